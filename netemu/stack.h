@@ -64,6 +64,8 @@ struct tcp_sysctl *stack_sysctl(struct stack *st);
 int stack_ip_output(struct stack *st, uint32_t dst, uint8_t proto,
 		    struct pktbuf *pb, tl_usec_t now);
 
+/* For the host's own protocol modules (ICMP, TCP): */
+struct icmp_limit *stack_icmp_limit(struct stack *st);
 /* Queues an event (used by TCP). */
 void stack_emit_event(struct stack *st, const struct tl_event *ev);
 

@@ -1,0 +1,268 @@
+/* TCP output: building segments, sending data within the windows (Nagle,
+ * congestion window, receiver window), ACKs, SYNs and resets. */
+#include "tcp_int.h"
+
+#include <string.h>
+
+#include "stack.h"
+
+#define TCP_DELACK_MIN_US (40 * TL_USEC_PER_MSEC) /* Linux TCP_DELACK_MIN */
+#define TCP_INVALID_RATELIMIT_US (500 * TL_USEC_PER_MSEC)
+
+uint32_t tcp_ts_now(const struct tcp_host *th, tl_usec_t now)
+{
+	(void)th;
+	return (uint32_t)(now / TL_USEC_PER_MSEC); /* Linux: 1 ms TS clock */
+}
+
+void tcp_send_raw(struct tcp_host *th, uint32_t saddr, uint16_t sport, uint32_t daddr,
+		  uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+		  uint16_t wnd, const struct tcp_opts *opt, tl_usec_t now)
+{
+	struct tcp_seg seg = {
+		.saddr = saddr, .daddr = daddr, .sport = sport, .dport = dport,
+		.seq = seq, .ack = ack, .flags = flags, .wnd = wnd,
+	};
+	if (opt)
+		seg.opt = *opt;
+	size_t hlen = TCP_HDR_MIN + tcp_options_len(&seg.opt);
+	struct pktbuf *pb = pktbuf_alloc();
+	uint8_t *p = pb ? pktbuf_put(pb, hlen) : NULL;
+	if (!p) {
+		pktbuf_free(pb);
+		th->mib->ip.OutDiscards++;
+		return;
+	}
+	tcp_emit(&seg, p);
+	th->mib->tcp.OutSegs++;
+	if (flags & TH_RST)
+		th->mib->tcp.OutRsts++;
+	stack_ip_output(th->st, daddr, IPPROTO_TCP_, pb, now);
+}
+
+/* RFC 9293 §3.10.7.1: the reset for a segment nothing accepts. */
+void tcp_send_rst_reply(struct tcp_host *th, const struct tcp_seg *seg, tl_usec_t now)
+{
+	if (seg->flags & TH_RST)
+		return; /* never answer a reset */
+	if (seg->flags & TH_ACK) {
+		tcp_send_raw(th, seg->daddr, seg->dport, seg->saddr, seg->sport, seg->ack, 0,
+			     TH_RST, 0, NULL, now);
+	} else {
+		uint32_t ack = seg->seq + seg->len + !!(seg->flags & TH_SYN) +
+			       !!(seg->flags & TH_FIN);
+		tcp_send_raw(th, seg->daddr, seg->dport, seg->saddr, seg->sport, 0, ack,
+			     TH_RST | TH_ACK, 0, NULL, now);
+	}
+}
+
+/* Receive window to advertise, in raw (scaled-down) units. Never shrinks
+ * the right edge already advertised (RFC 7323 §2.4). */
+uint16_t tcp_raw_window(struct tcp_conn *c)
+{
+	size_t used = c->rcvq.len + tcp_ofo_bytes(&c->ofo);
+	size_t space = c->rcvq.max > used ? c->rcvq.max - used : 0;
+	uint64_t max = (uint64_t)65535 << c->rcv_wscale;
+	uint64_t win = TL_MIN((uint64_t)space, max);
+	if (seq_gt(c->rcv_adv, c->rcv_nxt) && c->rcv_adv - c->rcv_nxt > win)
+		win = c->rcv_adv - c->rcv_nxt;
+	uint32_t raw = (uint32_t)TL_MIN(win >> c->rcv_wscale, (uint64_t)65535);
+	uint32_t adv = c->rcv_nxt + (raw << c->rcv_wscale);
+	if (seq_gt(adv, c->rcv_adv))
+		c->rcv_adv = adv;
+	c->rcv_wnd = raw << c->rcv_wscale;
+	return (uint16_t)raw;
+}
+
+static void conn_opts(struct tcp_conn *c, struct tcp_opts *o, tl_usec_t now)
+{
+	memset(o, 0, sizeof(*o));
+	if (c->ts_ok) {
+		o->has_ts = true;
+		o->ts_val = tcp_ts_now(c->th, now) + c->ts_offset;
+		o->ts_ecr = c->ts_recent;
+	}
+	if (c->sack_ok && !tcp_ofo_empty(&c->ofo))
+		o->nsack = (uint8_t)tcp_ofo_sack_blocks(&c->ofo, o->sack, c->ts_ok ? 3 : 4);
+}
+
+void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags,
+	      tl_usec_t now)
+{
+	struct tcp_host *th = c->th;
+	struct tcp_seg seg = {
+		.saddr = c->h.laddr, .daddr = c->h.raddr,
+		.sport = c->h.lport, .dport = c->h.rport,
+		.seq = seq, .ack = c->rcv_nxt, .flags = flags,
+		.len = len,
+	};
+	conn_opts(c, &seg.opt, now);
+	seg.wnd = tcp_raw_window(c);
+	size_t hlen = TCP_HDR_MIN + tcp_options_len(&seg.opt);
+	struct pktbuf *pb = pktbuf_alloc();
+	uint8_t *p = pb ? pktbuf_put(pb, hlen + len) : NULL;
+	if (!p) {
+		pktbuf_free(pb);
+		th->mib->ip.OutDiscards++;
+		return;
+	}
+	if (len) {
+		size_t got = bytering_peek(&c->sndq, seq - c->snd_una, p + hlen, len);
+		TL_ASSERT(got == len);
+		(void)got;
+	}
+	tcp_emit(&seg, p);
+
+	uint32_t end = seq + len + !!(flags & (TH_SYN | TH_FIN));
+	bool retransmit = seq_lt(seq, c->snd_max);
+	if (retransmit && end != seq) {
+		th->mib->tcp.RetransSegs++;
+		c->total_retrans++;
+		c->rtt_timing = false; /* Karn: never time a retransmitted range */
+	} else {
+		th->mib->tcp.OutSegs++;
+		if (len)
+			th->mib->tcpext.TCPOrigDataSent++;
+	}
+	if (flags & TH_RST)
+		th->mib->tcp.OutRsts++;
+	if (seq_gt(end, c->snd_nxt) && !retransmit && len && !c->rtt_timing) {
+		c->rtt_timing = true;
+		c->rtt_seq = end;
+		c->rtt_start = now;
+	}
+	if (seq_gt(end, c->snd_nxt))
+		c->snd_nxt = end;
+	if (seq_gt(c->snd_nxt, c->snd_max))
+		c->snd_max = c->snd_nxt;
+	c->segs_out++;
+	c->bytes_out += len;
+	/* Every segment carries our ACK: nothing left to delay. */
+	c->unacked_segs = 0;
+	tcp_timer_stop(&c->delack);
+	if (end != seq && !tw_armed(&c->rtx.wt))
+		tcp_arm_rtx(c, now);
+	stack_ip_output(th->st, c->h.raddr, IPPROTO_TCP_, pb, now);
+}
+
+void tcp_send_ack(struct tcp_conn *c, tl_usec_t now)
+{
+	tcp_xmit(c, c->snd_nxt, 0, TH_ACK, now);
+}
+
+void tcp_send_rst_conn(struct tcp_conn *c, tl_usec_t now)
+{
+	tcp_xmit(c, c->snd_nxt, 0, TH_RST | TH_ACK, now);
+}
+
+void tcp_send_syn(struct tcp_conn *c, bool with_ack, tl_usec_t now)
+{
+	const struct tcp_sysctl *s = c->th->sysctl;
+	struct tcp_opts o = { .has_mss = true, .mss = c->advmss };
+	if (with_ack) { /* answer only with what the peer offered */
+		o.sack_ok = c->sack_ok;
+		o.has_ts = c->ts_ok;
+		o.has_wscale = c->ws_ok;
+	} else {
+		o.sack_ok = s->tcp_sack != 0;
+		o.has_ts = s->tcp_timestamps != 0;
+		o.has_wscale = s->tcp_window_scaling != 0;
+	}
+	if (o.has_ts) {
+		o.ts_val = tcp_ts_now(c->th, now) + c->ts_offset;
+		o.ts_ecr = with_ack ? c->ts_recent : 0;
+	}
+	o.wscale = c->rcv_wscale;
+	size_t space = c->rcvq.max;
+	uint16_t wnd = (uint16_t)TL_MIN(space, (size_t)65535); /* never scaled in a SYN */
+	bool retransmit = seq_lt(c->iss, c->snd_max);
+	struct tcp_host *th = c->th;
+	if (retransmit) {
+		th->mib->tcp.RetransSegs++;
+		th->mib->tcp.OutSegs--; /* tcp_send_raw counts it; a retransmission is not new */
+		c->total_retrans++;
+	}
+	tcp_send_raw(th, c->h.laddr, c->h.lport, c->h.raddr, c->h.rport, c->iss,
+		     with_ack ? c->rcv_nxt : 0, TH_SYN | (with_ack ? TH_ACK : 0), wnd, &o, now);
+	c->snd_nxt = c->iss + 1;
+	c->snd_max = c->iss + 1;
+	c->segs_out++;
+	if (!tw_armed(&c->rtx.wt))
+		tcp_arm_rtx(c, now);
+}
+
+static bool can_send_data(int state)
+{
+	return state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT ||
+	       state == TCP_FIN_WAIT1 || state == TCP_CLOSING || state == TCP_LAST_ACK;
+}
+
+void tcp_output(struct tcp_conn *c, tl_usec_t now)
+{
+	if (!can_send_data(c->state))
+		return;
+	uint32_t data_end = c->snd_una + (uint32_t)c->sndq.len;
+	uint32_t wnd_end = c->snd_una + c->snd_wnd;
+	uint64_t cwnd_bytes = (uint64_t)c->cc.cwnd * c->mss;
+	for (;;) {
+		if (seq_lt(c->snd_nxt, data_end)) {
+			uint32_t avail = data_end - c->snd_nxt;
+			uint32_t win_left = seq_gt(wnd_end, c->snd_nxt) ? wnd_end - c->snd_nxt : 0;
+			uint32_t in_flight = c->snd_nxt - c->snd_una;
+			uint32_t cw_left = cwnd_bytes > in_flight ? (uint32_t)(cwnd_bytes - in_flight) : 0;
+			uint32_t len = TL_MIN(TL_MIN(avail, (uint32_t)c->mss), TL_MIN(win_left, cw_left));
+			if (len == 0)
+				break;
+			/* Nagle (RFC 896): one small segment in flight at most. */
+			if (len < c->mss && len == avail && in_flight && !c->nodelay && !c->shut_wr)
+				break;
+			uint8_t flags = TH_ACK;
+			if (len == avail) {
+				flags |= TH_PSH;
+				if (c->shut_wr) /* piggyback the FIN, as Linux does */
+					flags |= TH_FIN;
+			}
+			tcp_xmit(c, c->snd_nxt, len, flags, now);
+			if (flags & TH_FIN)
+				c->fin_sent = true;
+			continue;
+		}
+		if (c->shut_wr && c->snd_nxt == data_end) {
+			tcp_xmit(c, data_end, 0, TH_FIN | TH_ACK, now);
+			c->fin_sent = true;
+		}
+		break;
+	}
+	/* Data waits but the peer's window is shut: probe it (RFC 9293 §3.8.6.1). */
+	if (seq_lt(c->snd_nxt, data_end) && c->snd_wnd == 0 && c->snd_nxt == c->snd_una &&
+	    !tw_armed(&c->rtx.wt)) {
+		c->persist = true;
+		tcp_arm_rtx(c, now);
+	}
+}
+
+/* Linux's ACK policy: quick ACKs at the start of a connection, then one ACK
+ * for every two full segments, else a delayed ACK (40 ms). */
+void tcp_schedule_ack(struct tcp_conn *c, tl_usec_t now)
+{
+	c->unacked_segs++;
+	if (c->quickacks) {
+		c->quickacks--;
+		tcp_send_ack(c, now);
+		return;
+	}
+	if (c->unacked_segs >= 2) {
+		tcp_send_ack(c, now);
+		return;
+	}
+	if (!tw_armed(&c->delack.wt))
+		tcp_timer_arm(c->th, &c->delack, now + TCP_DELACK_MIN_US);
+}
+
+bool tcp_oow_ack_allowed(struct tcp_conn *c, tl_usec_t now)
+{
+	if (c->last_oow_ack && now - c->last_oow_ack < TCP_INVALID_RATELIMIT_US)
+		return false;
+	c->last_oow_ack = now;
+	return true;
+}
