@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tcp_cc.h"
 #include "tcp_sysctl.h"
 #include "tcp_tunables.h"
 #include "tl_types.h"
@@ -229,6 +230,11 @@ static void test_linux_sysctl_congestion_control(void **state)
 	struct tcp_sysctl s;
 	tcp_sysctl_init(&s);
 	assert_int_equal(tcp_tunable_write(&s, t, "", 0), -EPERM);
+	/* the list is the congestion control module's own */
+	char out[64], want[64];
+	assert_true(tcp_tunable_read(&s, t, out, sizeof(out)) > 0);
+	snprintf(want, sizeof(want), "%s\n", tcp_cc_available());
+	assert_string_equal(out, want);
 }
 
 /* Reference §2 defaults, read exactly as /proc/sys shows them. */
