@@ -264,3 +264,13 @@ void tcp_set_keepalive(struct tcp_conn *c, int on, tl_usec_t now)
 		tcp_timer_stop(&c->keepalive_t);
 	}
 }
+
+tl_usec_t tcp_now(const struct tcp_conn *c)
+{
+	return c->th->now;
+}
+
+void tcp_set_nodelay(struct tcp_conn *c, int on)
+{
+	c->nodelay = on != 0;
+}

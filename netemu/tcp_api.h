@@ -65,6 +65,10 @@ int tcp_conn_state(const struct tcp_conn *c);
 uint64_t tcp_conn_id(const struct tcp_conn *c);
 void tcp_conn_addrs(const struct tcp_conn *c, uint32_t *laddr, uint16_t *lport,
 		    uint32_t *raddr, uint16_t *rport);
+/* The time of the engine call now running (for use inside callbacks). */
+tl_usec_t tcp_now(const struct tcp_conn *c);
+/* TCP_NODELAY: no Nagle. */
+void tcp_set_nodelay(struct tcp_conn *c, int on);
 /* SO_KEEPALIVE. */
 void tcp_set_keepalive(struct tcp_conn *c, int on, tl_usec_t now);
 
