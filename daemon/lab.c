@@ -1,0 +1,239 @@
+/* Building and tearing down a lab (see lab.h). Everything created is
+ * recorded as it is created (ns_claimed, ns_created, wires) so that
+ * lab_down() undoes exactly that, in reverse, after a failure half-way
+ * through lab_up() as well as at shutdown. */
+#include "lab.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "netns.h"
+#include "stack.h"
+#include "tap_io.h"
+
+int lab_check_names(const struct lab_config *cfg, struct registry *reg,
+		    struct lab_conflict *conflict)
+{
+	struct reg_entry e;
+	for (unsigned i = 0; i < cfg->n_hosts; i++) {
+		const struct lab_host *h = &cfg->hosts[i];
+		if (h->kind != LAB_HOST_KERNEL)
+			continue;
+		if (registry_find(reg, REG_NETNS, h->netns, &e) == 0 &&
+		    registry_owner_alive(&e)) {
+			snprintf(conflict->netns, sizeof(conflict->netns), "%s", h->netns);
+			conflict->pid = (int)e.pid;
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+int lab_remove_orphans(const struct lab_config *cfg, struct registry *reg)
+{
+	struct reg_entry e;
+	char err[256];
+	for (unsigned i = 0; i < cfg->n_hosts; i++) {
+		const struct lab_host *h = &cfg->hosts[i];
+		if (h->kind != LAB_HOST_KERNEL || !netns_exists(h->netns))
+			continue;
+		bool entry = registry_find(reg, REG_NETNS, h->netns, &e) == 0;
+		if (entry && registry_owner_alive(&e))
+			continue; /* lab_check_names() refuses this case */
+		if (netns_delete(h->netns, err, sizeof(err)) < 0) {
+			log_warn("cannot remove stale namespace %s: %s", h->netns, err);
+			return -EIO;
+		}
+		if (entry) {
+			registry_release(reg, REG_NETNS, h->netns);
+			log_info("removed stale namespace %s left by crashed tcplabd pid %d",
+				 h->netns, (int)e.pid);
+		} else {
+			log_info("removed stale namespace %s: named in this lab, no live tcplabd owns it",
+				 h->netns);
+		}
+	}
+	return 0;
+}
+
+/* Runs `ip -n NS ARGS...`, prefixing a failure with what we were doing. */
+static int ip_in(const char *ns, const char *what, const char *const args[],
+		 char *err, size_t errlen)
+{
+	const char *argv[16] = { "-n", ns };
+	size_t n = 2;
+	for (size_t i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	char why[256];
+	int rc = netns_ip(argv, why, sizeof(why));
+	if (rc < 0)
+		snprintf(err, errlen, "cannot %s in namespace %s: %s", what, ns, why);
+	return rc;
+}
+
+/* Configures the kernel end of a link: the TAP exists already. */
+static int configure_peer(const struct lab_host *k, const struct lab_link *l,
+			  char *err, size_t errlen)
+{
+	char addr[32], ip[16], mtu[8], path[128];
+	const char *ns = k->netns, *ifn = k->ifname;
+	int rc;
+
+	const char *lo_up[] = { "link", "set", "lo", "up", NULL };
+	if ((rc = ip_in(ns, "bring lo up", lo_up, err, errlen)) < 0)
+		return rc;
+	/* Without this the kernel sends router solicitations and DAD probes
+	 * that would show up as noise in every capture. */
+	snprintf(path, sizeof(path), "net/ipv6/conf/%s/disable_ipv6", ifn);
+	rc = netns_sysctl_write(ns, path, "1");
+	if (rc < 0 && rc != -ENOENT) { /* ENOENT: kernel without IPv6 */
+		snprintf(err, errlen, "cannot disable IPv6 on %s in namespace %s: %s", ifn,
+			 ns, strerror(-rc));
+		return rc;
+	}
+	if (l->mtu != 1500) {
+		snprintf(mtu, sizeof(mtu), "%u", l->mtu);
+		const char *set_mtu[] = { "link", "set", ifn, "mtu", mtu, NULL };
+		if ((rc = ip_in(ns, "set the MTU", set_mtu, err, errlen)) < 0)
+			return rc;
+	}
+	snprintf(addr, sizeof(addr), "%s/%u", lab_ip_str(k->addr, ip), k->prefix_len);
+	const char *add_addr[] = { "addr", "add", addr, "dev", ifn, NULL };
+	if ((rc = ip_in(ns, "add the address", add_addr, err, errlen)) < 0)
+		return rc;
+	const char *link_up[] = { "link", "set", ifn, "up", NULL };
+	if ((rc = ip_in(ns, "bring the TAP up", link_up, err, errlen)) < 0)
+		return rc;
+	if (k->gateway) {
+		const char *route[] = { "route", "add", "default", "via",
+					lab_ip_str(k->gateway, ip), "dev", ifn, NULL };
+		if ((rc = ip_in(ns, "add the default route", route, err, errlen)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int wire_up(struct lab *lab, unsigned li, tl_usec_t now, char *err,
+		   size_t errlen)
+{
+	const struct lab_link *l = &lab->cfg.links[li];
+	struct lab_wire *w = &lab->wires[lab->n_wires];
+	memset(w, 0, sizeof(*w));
+	w->link = l;
+	w->host = &lab->cfg.hosts[l->stack_host];
+	w->peer = &lab->cfg.hosts[l->kernel_host];
+	w->tap_fd = -1;
+
+	int rc = tap_open(w->peer->netns, w->peer->ifname, &w->tap_fd, err, errlen);
+	if (rc < 0)
+		return rc;
+	lab->n_wires++; /* from here on lab_down() closes it */
+	if ((rc = configure_peer(w->peer, l, err, errlen)) < 0)
+		return rc;
+
+	struct stack_config sc;
+	memset(&sc, 0, sizeof(sc));
+	snprintf(sc.name, sizeof(sc.name), "%s", w->host->name);
+	memcpy(sc.mac, w->host->mac, 6);
+	sc.addr = w->host->addr;
+	sc.prefix_len = w->host->prefix_len;
+	sc.gateway = w->host->gateway;
+	sc.mtu = l->mtu;
+	sc.host_id = (uint16_t)(l->stack_host + 1);
+	/* ISNs and SYN cookies must be unguessable from outside. */
+	if (getrandom(sc.secret, sizeof(sc.secret), 0) != (ssize_t)sizeof(sc.secret)) {
+		rc = -errno;
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return rc;
+	}
+	w->st = stack_new(&sc, now);
+	explicit_bzero(sc.secret, sizeof(sc.secret));
+	if (!w->st) {
+		snprintf(err, errlen, "cannot create stack host %s: out of memory",
+			 w->host->name);
+		return -ENOMEM;
+	}
+	char ip1[16], ip2[16], mac[18];
+	log_debug("%s: %s/%u mac %s on link %s, peer %s in namespace %s (%s %s)",
+		  w->host->name, lab_ip_str(w->host->addr, ip1), w->host->prefix_len,
+		  lab_mac_str(w->host->mac, mac), l->name, w->peer->name, w->peer->netns,
+		  w->peer->ifname, lab_ip_str(w->peer->addr, ip2));
+	return 0;
+}
+
+int lab_up(struct lab **out, const struct lab_config *cfg, struct registry *reg,
+	   tl_usec_t now, char *err, size_t errlen)
+{
+	struct lab *lab = calloc(1, sizeof(*lab));
+	if (!lab) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	lab->cfg = *cfg;
+	lab->reg = reg;
+	int rc = 0;
+	char why[256];
+
+	for (unsigned i = 0; i < lab->cfg.n_hosts; i++) {
+		const struct lab_host *h = &lab->cfg.hosts[i];
+		if (h->kind != LAB_HOST_KERNEL)
+			continue;
+		char info[128];
+		snprintf(info, sizeof(info), "host=%s", h->name);
+		rc = registry_claim(reg, REG_NETNS, h->netns, info);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot record namespace %s in %s: %s", h->netns,
+				 reg->dir, strerror(-rc));
+			goto fail;
+		}
+		lab->ns_claimed[i] = true;
+		rc = netns_add(h->netns, why, sizeof(why));
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot create namespace %s: %s", h->netns, why);
+			goto fail;
+		}
+		lab->ns_created[i] = true;
+	}
+	for (unsigned li = 0; li < lab->cfg.n_links; li++) {
+		rc = wire_up(lab, li, now, err, errlen);
+		if (rc < 0)
+			goto fail;
+	}
+	*out = lab;
+	return 0;
+fail:
+	lab_down(lab);
+	return rc;
+}
+
+void lab_down(struct lab *lab)
+{
+	if (!lab)
+		return;
+	/* TAPs first: closing the fd removes the device from its namespace. */
+	for (unsigned i = lab->n_wires; i-- > 0;) {
+		struct lab_wire *w = &lab->wires[i];
+		if (w->tap_fd >= 0)
+			close(w->tap_fd);
+		if (w->st)
+			stack_free(w->st);
+	}
+	char err[256];
+	for (unsigned i = lab->cfg.n_hosts; i-- > 0;) {
+		const struct lab_host *h = &lab->cfg.hosts[i];
+		if (lab->ns_created[i] && netns_delete(h->netns, err, sizeof(err)) < 0) {
+			/* Keep the registry entry: the next start sweeps it. */
+			log_warn("cannot delete namespace %s: %s", h->netns, err);
+			continue;
+		}
+		if (lab->ns_claimed[i])
+			registry_release(lab->reg, REG_NETNS, h->netns);
+	}
+	free(lab);
+}

@@ -1,0 +1,68 @@
+/* A running lab: builds the namespaces, TAP devices and stack hosts a
+ * validated lab_config describes, claiming each namespace in the registry
+ * before creating it, and tears all of it down again.
+ *
+ * Main/loop thread only. lab_up() and lab_down() block on ip(8). */
+#ifndef TL_DAEMON_LAB_H
+#define TL_DAEMON_LAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lab_file.h"
+#include "registry.h"
+#include "tl_types.h"
+
+struct stack;
+
+/* One link at run time: a stack host wired to a kernel host's TAP.
+ * Invariant while the lab is up: st != NULL and tap_fd >= 0. */
+struct lab_wire {
+	const struct lab_host *host; /* the stack host */
+	const struct lab_host *peer; /* the kernel host (namespace + TAP) */
+	const struct lab_link *link;
+	struct stack *st;
+	int tap_fd;
+	/* Edge counters (the stack cannot see these). */
+	uint64_t tx_dropped; /* frames the TAP refused (queue full) */
+	uint64_t rx_errors;  /* failed TAP reads */
+};
+
+struct lab {
+	struct lab_config cfg;
+	struct registry *reg;
+	bool ns_created[LAB_HOSTS_MAX]; /* by host index: we ran ip netns add */
+	bool ns_claimed[LAB_HOSTS_MAX]; /* by host index: registry entry ours */
+	struct lab_wire wires[LAB_LINKS_MAX];
+	unsigned n_wires;
+};
+
+/* Why lab_check_names() refused: a live daemon owns a namespace. */
+struct lab_conflict {
+	char netns[LAB_NETNS_MAX];
+	int pid;
+};
+
+/* Start-up checks before anything is created (registry locked by caller):
+ * returns -EBUSY with *conflict filled if a namespace of the lab belongs to
+ * a live tcplabd. */
+int lab_check_names(const struct lab_config *cfg, struct registry *reg,
+		    struct lab_conflict *conflict);
+
+/* Deletes namespaces named in the lab that exist but have no live owner
+ * (after registry_sweep, that means no registry entry), one log line each. */
+int lab_remove_orphans(const struct lab_config *cfg, struct registry *reg);
+
+/* Builds the lab: for each kernel host claims and creates its namespace,
+ * creates the TAP inside, configures addresses and routes; creates each
+ * stack host with a secret from getrandom(). On failure tears down what it
+ * built and returns a negative errno with a one-line reason in err. */
+int lab_up(struct lab **out, const struct lab_config *cfg, struct registry *reg,
+	   tl_usec_t now, char *err, size_t errlen);
+
+/* Closes TAPs, frees stacks, deletes namespaces, releases registry entries.
+ * Never fails; problems are logged. NULL is fine. */
+void lab_down(struct lab *lab);
+
+#endif

@@ -1,0 +1,679 @@
+/* Lab file parser: a line splitter, then a bounded cursor (pointer + bytes
+ * left, curl's STRPARSE idea) for each line, so that no read ever passes the
+ * end of the input and every error carries its line number. Validation runs
+ * per section when the section ends, and across sections at the end of the
+ * file (link references, topology, uniqueness). */
+#include "lab_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lab_default.h"
+
+/* ---- cursor ---------------------------------------------------------- */
+
+/* A view of unread input: p[0..left) may be read, nothing else. */
+struct cur {
+	const char *p;
+	size_t left;
+};
+
+static void cur_advance(struct cur *c, size_t n)
+{
+	c->p += n;
+	c->left -= n;
+}
+
+static void cur_blanks(struct cur *c)
+{
+	while (c->left && (*c->p == ' ' || *c->p == '\t'))
+		cur_advance(c, 1);
+}
+
+/* Consumes `ch` if it comes next. */
+static bool cur_take(struct cur *c, char ch)
+{
+	if (c->left && *c->p == ch) {
+		cur_advance(c, 1);
+		return true;
+	}
+	return false;
+}
+
+typedef bool (*char_ok_fn)(char ch);
+
+static bool is_lower(char ch)
+{
+	return ch >= 'a' && ch <= 'z';
+}
+
+static bool is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static bool is_key_char(char ch)
+{
+	return is_lower(ch) || ch == '_';
+}
+
+/* Names of hosts, links, namespaces and interfaces: no blanks, no '/', no
+ * shell or ip(8) surprises. */
+static bool is_name_char(char ch)
+{
+	return is_lower(ch) || is_digit(ch) || (ch >= 'A' && ch <= 'Z') ||
+	       ch == '-' || ch == '_' || ch == '.';
+}
+
+static int hex_val(char ch)
+{
+	if (is_digit(ch))
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Reads the longest run of `ok` characters into out (cap bytes with NUL).
+ * Returns 0, -ENOENT if the run is empty, -ENAMETOOLONG if it does not fit
+ * (the run is consumed either way). */
+static int cur_word(struct cur *c, char_ok_fn ok, char *out, size_t cap)
+{
+	size_t n = 0;
+	while (n < c->left && ok(c->p[n]))
+		n++;
+	if (n == 0)
+		return -ENOENT;
+	int rc = 0;
+	if (n >= cap) {
+		rc = -ENAMETOOLONG;
+	} else {
+		memcpy(out, c->p, n);
+		out[n] = '\0';
+	}
+	cur_advance(c, n);
+	return rc;
+}
+
+/* Reads a decimal number of at most max_digits digits, no sign, no leading
+ * zero (so "010" never means octal to anyone). Returns 0, -ENOENT if no
+ * digit comes next, -ERANGE if it exceeds max or max_digits. */
+static int cur_num(struct cur *c, unsigned max_digits, unsigned long max,
+		   unsigned long *out)
+{
+	size_t n = 0;
+	unsigned long v = 0;
+	while (n < c->left && is_digit(c->p[n])) {
+		if (n == max_digits)
+			return -ERANGE;
+		v = v * 10 + (unsigned long)(c->p[n] - '0');
+		n++;
+	}
+	if (n == 0)
+		return -ENOENT;
+	if ((n > 1 && c->p[0] == '0') || v > max)
+		return -ERANGE;
+	cur_advance(c, n);
+	*out = v;
+	return 0;
+}
+
+static int cur_ipv4(struct cur *c, uint32_t *out)
+{
+	uint32_t a = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned long octet;
+		if (i > 0 && !cur_take(c, '.'))
+			return -EINVAL;
+		if (cur_num(c, 3, 255, &octet) < 0)
+			return -EINVAL;
+		a = (a << 8) | (uint32_t)octet;
+	}
+	*out = a;
+	return 0;
+}
+
+static int cur_mac(struct cur *c, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		if (i > 0 && !cur_take(c, ':'))
+			return -EINVAL;
+		if (c->left < 2)
+			return -EINVAL;
+		int hi = hex_val(c->p[0]), lo = hex_val(c->p[1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+		cur_advance(c, 2);
+	}
+	return 0;
+}
+
+/* ---- parser state ---------------------------------------------------- */
+
+enum section { SEC_NONE, SEC_HOST, SEC_LINK };
+
+enum lab_key {
+	K_KIND,
+	K_LINK,
+	K_ADDRESS,
+	K_GATEWAY,
+	K_NETNS,
+	K_INTERFACE,
+	K_MAC,
+	K_MTU,
+	K_COUNT
+};
+
+static const struct {
+	const char *name;
+	enum section sec;
+} key_table[K_COUNT] = {
+	[K_KIND] = { "kind", SEC_HOST },
+	[K_LINK] = { "link", SEC_HOST },
+	[K_ADDRESS] = { "address", SEC_HOST },
+	[K_GATEWAY] = { "gateway", SEC_HOST },
+	[K_NETNS] = { "netns", SEC_HOST },
+	[K_INTERFACE] = { "interface", SEC_HOST },
+	[K_MAC] = { "mac", SEC_HOST },
+	[K_MTU] = { "mtu", SEC_LINK },
+};
+
+/* Parser state. Invariant: while sec != SEC_NONE, `index` is the entry of
+ * lab->hosts or lab->links being filled and key_line[k] is the line where
+ * key k was set in it (0 = not yet). */
+struct parse {
+	struct lab_config *lab;
+	struct lab_error *err;
+	int line;
+	enum section sec;
+	int section_line;
+	unsigned index;
+	int key_line[K_COUNT];
+	bool mac_given[LAB_HOSTS_MAX];
+	/* Link names are resolved at the end: links may be declared later. */
+	char link_ref[LAB_HOSTS_MAX][LAB_NAME_MAX];
+	int link_ref_line[LAB_HOSTS_MAX];
+};
+
+__attribute__((format(printf, 3, 4)))
+static int fail(struct parse *ps, int line, const char *fmt, ...)
+{
+	va_list ap;
+	ps->err->line = line;
+	va_start(ap, fmt);
+	vsnprintf(ps->err->msg, sizeof(ps->err->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+const char *lab_ip_str(uint32_t a, char *buf)
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+		 a & 255);
+	return buf;
+}
+
+const char *lab_mac_str(const uint8_t m[6], char *buf)
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+		 m[4], m[5]);
+	return buf;
+}
+
+static uint32_t prefix_mask(unsigned len)
+{
+	return len == 0 ? 0 : 0xffffffffu << (32 - len);
+}
+
+static bool in_lab_range(uint32_t a)
+{
+	return (a & prefix_mask(LAB_NET_PREFIX)) == LAB_NET;
+}
+
+static bool has_lab_prefix(const char *name)
+{
+	return strncmp(name, "tcplab", 6) == 0 || strncmp(name, "tl", 2) == 0;
+}
+
+/* ---- section headers ------------------------------------------------- */
+
+/* Checks what a finished section requires; runs at the next header and at
+ * the end of the file. */
+static int end_section(struct parse *ps)
+{
+	int *kl = ps->key_line;
+	if (ps->sec == SEC_HOST) {
+		struct lab_host *h = &ps->lab->hosts[ps->index];
+		static const enum lab_key required[] = { K_KIND, K_LINK, K_ADDRESS };
+		for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+			if (!kl[required[i]])
+				return fail(ps, ps->section_line,
+					    "host '%s' has no '%s =' line (every host needs kind, link and address)",
+					    h->name, key_table[required[i]].name);
+		if (h->kind == LAB_HOST_KERNEL) {
+			if (kl[K_MAC])
+				return fail(ps, kl[K_MAC],
+					    "'mac' is only for stack hosts: the kernel picks the MAC of its TAP interface");
+			if (!kl[K_NETNS])
+				return fail(ps, ps->section_line,
+					    "kernel host '%s' has no 'netns =' line: name its network namespace (tcplab-...)",
+					    h->name);
+			if (!kl[K_INTERFACE])
+				snprintf(h->ifname, sizeof(h->ifname), "%s", LAB_DEFAULT_IFNAME);
+		} else {
+			if (kl[K_NETNS] || kl[K_INTERFACE])
+				return fail(ps, kl[K_NETNS] ? kl[K_NETNS] : kl[K_INTERFACE],
+					    "'%s' is only for kernel hosts: a stack host lives inside tcplabd",
+					    kl[K_NETNS] ? "netns" : "interface");
+		}
+		uint32_t mask = prefix_mask(h->prefix_len);
+		if (kl[K_GATEWAY]) {
+			char g[16];
+			if (h->gateway == h->addr)
+				return fail(ps, kl[K_GATEWAY], "gateway %s is the host's own address",
+					    lab_ip_str(h->gateway, g));
+			if ((h->gateway & mask) != (h->addr & mask))
+				return fail(ps, kl[K_GATEWAY],
+					    "gateway %s is not on the host's subnet /%u: it must be reachable on the link",
+					    lab_ip_str(h->gateway, g), h->prefix_len);
+		}
+		ps->mac_given[ps->index] = kl[K_MAC] != 0;
+	}
+	ps->sec = SEC_NONE;
+	return 0;
+}
+
+static int parse_header(struct parse *ps, struct cur *c)
+{
+	struct lab_config *lab = ps->lab;
+	char kind[8], name[LAB_NAME_MAX];
+
+	int rc = end_section(ps);
+	if (rc < 0)
+		return rc;
+	cur_take(c, '[');
+	cur_blanks(c);
+	if (cur_word(c, is_lower, kind, sizeof(kind)) < 0 ||
+	    (strcmp(kind, "host") != 0 && strcmp(kind, "link") != 0))
+		return fail(ps, ps->line,
+			    "unknown section: a section header is [host NAME] or [link NAME]");
+	cur_blanks(c);
+	rc = cur_word(c, is_name_char, name, sizeof(name));
+	if (rc == -ENOENT)
+		return fail(ps, ps->line, "[%s] needs a name: [%s NAME]", kind, kind);
+	if (rc == -ENAMETOOLONG)
+		return fail(ps, ps->line, "%s name is longer than %d characters", kind,
+			    LAB_NAME_MAX - 1);
+	cur_blanks(c);
+	if (!cur_take(c, ']'))
+		return fail(ps, ps->line,
+			    "bad section header: expected ']' after the name (names use letters, digits, '-', '_', '.')");
+	cur_blanks(c);
+	if (c->left)
+		return fail(ps, ps->line, "unexpected text after ']'");
+
+	memset(ps->key_line, 0, sizeof(ps->key_line));
+	ps->section_line = ps->line;
+	if (strcmp(kind, "host") == 0) {
+		for (unsigned i = 0; i < lab->n_hosts; i++)
+			if (strcmp(lab->hosts[i].name, name) == 0)
+				return fail(ps, ps->line, "host '%s' is already defined on line %d",
+					    name, lab->hosts[i].line);
+		if (lab->n_hosts == LAB_HOSTS_MAX)
+			return fail(ps, ps->line, "too many hosts (at most %d)", LAB_HOSTS_MAX);
+		ps->index = lab->n_hosts++;
+		struct lab_host *h = &lab->hosts[ps->index];
+		memset(h, 0, sizeof(*h));
+		snprintf(h->name, sizeof(h->name), "%s", name);
+		h->line = ps->line;
+		h->link = -1;
+		ps->sec = SEC_HOST;
+	} else {
+		for (unsigned i = 0; i < lab->n_links; i++)
+			if (strcmp(lab->links[i].name, name) == 0)
+				return fail(ps, ps->line, "link '%s' is already defined on line %d",
+					    name, lab->links[i].line);
+		if (lab->n_links == LAB_LINKS_MAX)
+			return fail(ps, ps->line, "too many links (at most %d)", LAB_LINKS_MAX);
+		ps->index = lab->n_links++;
+		struct lab_link *l = &lab->links[ps->index];
+		memset(l, 0, sizeof(*l));
+		snprintf(l->name, sizeof(l->name), "%s", name);
+		l->line = ps->line;
+		l->mtu = LAB_DEFAULT_MTU;
+		l->kernel_host = l->stack_host = -1;
+		ps->sec = SEC_LINK;
+	}
+	return 0;
+}
+
+/* ---- key = value ----------------------------------------------------- */
+
+static int parse_name_value(struct parse *ps, struct cur *c, const char *what,
+			    char *out, size_t cap, bool need_prefix)
+{
+	int rc = cur_word(c, is_name_char, out, cap);
+	if (rc == -ENOENT)
+		return fail(ps, ps->line,
+			    "%s must be a name (letters, digits, '-', '_', '.')", what);
+	if (rc == -ENAMETOOLONG)
+		return fail(ps, ps->line, "%s is longer than %zu characters", what, cap - 1);
+	if (need_prefix && !has_lab_prefix(out))
+		return fail(ps, ps->line,
+			    "%s '%s' must start with 'tcplab' or 'tl', so tcplab never touches other namespaces or interfaces",
+			    what, out);
+	return 0;
+}
+
+static int parse_value(struct parse *ps, enum lab_key k, struct cur *c)
+{
+	struct lab_host *h = &ps->lab->hosts[ps->index];
+	struct lab_link *l = &ps->lab->links[ps->index];
+	char word[16], ip[16];
+	unsigned long n;
+	uint32_t a;
+
+	switch (k) {
+	case K_KIND:
+		if (cur_word(c, is_lower, word, sizeof(word)) < 0)
+			word[0] = '\0';
+		if (strcmp(word, "kernel") == 0)
+			h->kind = LAB_HOST_KERNEL;
+		else if (strcmp(word, "stack") == 0)
+			h->kind = LAB_HOST_STACK;
+		else
+			return fail(ps, ps->line, "kind must be 'kernel' or 'stack'");
+		return 0;
+	case K_LINK:
+		return parse_name_value(ps, c, "link name", ps->link_ref[ps->index],
+					LAB_NAME_MAX, false);
+	case K_ADDRESS:
+		if (cur_ipv4(c, &a) < 0 || !cur_take(c, '/') ||
+		    cur_num(c, 2, 32, &n) < 0)
+			return fail(ps, ps->line,
+				    "address must be A.B.C.D/PREFIX, e.g. 198.18.0.2/24");
+		if (!in_lab_range(a))
+			return fail(ps, ps->line,
+				    "address %s is outside 198.18.0.0/15: tcplab never sends traffic elsewhere; use 198.18.x.y or 198.19.x.y",
+				    lab_ip_str(a, ip));
+		if (n < LAB_NET_PREFIX || n > 30)
+			return fail(ps, ps->line,
+				    "prefix /%lu: use /15 to /30, so the subnet stays inside 198.18.0.0/15 and has room for two hosts",
+				    n);
+		if ((a & ~prefix_mask((unsigned)n)) == 0 ||
+		    (a | prefix_mask((unsigned)n)) == 0xffffffffu)
+			return fail(ps, ps->line,
+				    "address %s is the network or broadcast address of its /%lu subnet",
+				    lab_ip_str(a, ip), n);
+		h->addr = a;
+		h->prefix_len = (uint8_t)n;
+		return 0;
+	case K_GATEWAY:
+		if (cur_ipv4(c, &a) < 0)
+			return fail(ps, ps->line, "gateway must be an address A.B.C.D");
+		if (!in_lab_range(a))
+			return fail(ps, ps->line,
+				    "gateway %s is outside 198.18.0.0/15: tcplab never sends traffic elsewhere",
+				    lab_ip_str(a, ip));
+		h->gateway = a;
+		return 0;
+	case K_NETNS:
+		return parse_name_value(ps, c, "netns", h->netns, sizeof(h->netns), true);
+	case K_INTERFACE:
+		return parse_name_value(ps, c, "interface", h->ifname, sizeof(h->ifname),
+					true);
+	case K_MAC:
+		if (cur_mac(c, h->mac) < 0)
+			return fail(ps, ps->line, "mac must be six hex pairs, e.g. 02:74:6c:00:00:01");
+		if (h->mac[0] & 1)
+			return fail(ps, ps->line,
+				    "mac %02x:... is a multicast address: a host needs a unicast MAC (first byte even)",
+				    h->mac[0]);
+		if (!(h->mac[0] | h->mac[1] | h->mac[2] | h->mac[3] | h->mac[4] | h->mac[5]))
+			return fail(ps, ps->line, "mac 00:00:00:00:00:00 is not a usable address");
+		return 0;
+	case K_MTU:
+		if (cur_num(c, 5, 65535, &n) < 0 || n < 68 || n > 1500)
+			return fail(ps, ps->line,
+				    "mtu must be a number from 68 to 1500 (larger frames come with a later issue)");
+		l->mtu = (uint16_t)n;
+		return 0;
+	case K_COUNT:
+		break;
+	}
+	return fail(ps, ps->line, "internal error: unknown key");
+}
+
+static int parse_assignment(struct parse *ps, struct cur *c)
+{
+	char key[16];
+	int rc = cur_word(c, is_key_char, key, sizeof(key));
+	if (rc == -ENOENT)
+		return fail(ps, ps->line,
+			    "expected '[section]', 'key = value' or a '#' comment");
+	enum lab_key k = K_COUNT;
+	if (rc == 0)
+		for (int i = 0; i < K_COUNT; i++)
+			if (strcmp(key_table[i].name, key) == 0)
+				k = (enum lab_key)i;
+	if (k == K_COUNT)
+		return fail(ps, ps->line,
+			    "unknown key '%s' (host keys: kind link address gateway netns interface mac; link keys: mtu)",
+			    rc == 0 ? key : "...");
+	cur_blanks(c);
+	if (!cur_take(c, '='))
+		return fail(ps, ps->line, "expected '=' after '%s'", key);
+	cur_blanks(c);
+	if (ps->sec == SEC_NONE)
+		return fail(ps, ps->line,
+			    "'%s' comes before any section: start with [host NAME] or [link NAME]",
+			    key);
+	if (key_table[k].sec != ps->sec)
+		return fail(ps, ps->line, "'%s' does not belong in a [%s] section", key,
+			    ps->sec == SEC_HOST ? "host" : "link");
+	if (ps->key_line[k])
+		return fail(ps, ps->line, "'%s' is already set on line %d", key,
+			    ps->key_line[k]);
+	ps->key_line[k] = ps->line;
+	if (k == K_LINK)
+		ps->link_ref_line[ps->index] = ps->line;
+
+	rc = parse_value(ps, k, c);
+	if (rc < 0)
+		return rc;
+	cur_blanks(c);
+	if (c->left)
+		return fail(ps, ps->line, "unexpected text after the value of '%s': '%.*s'",
+			    key, c->left > 40 ? 40 : (int)c->left, c->p);
+	return 0;
+}
+
+/* ---- whole-file checks ----------------------------------------------- */
+
+static int check_lab(struct parse *ps)
+{
+	struct lab_config *lab = ps->lab;
+	char a1[16], m1[18];
+
+	if (lab->n_hosts == 0)
+		return fail(ps, 0, "the lab defines no hosts: add [link], then a kernel and a stack [host] on it");
+
+	for (unsigned i = 0; i < lab->n_hosts; i++) {
+		struct lab_host *h = &lab->hosts[i];
+		for (unsigned j = 0; j < lab->n_links; j++)
+			if (strcmp(lab->links[j].name, ps->link_ref[i]) == 0)
+				h->link = (int)j;
+		if (h->link < 0)
+			return fail(ps, ps->link_ref_line[i],
+				    "link '%s' is not defined: add a [link %s] section",
+				    ps->link_ref[i], ps->link_ref[i]);
+		struct lab_link *l = &lab->links[h->link];
+		int *slot = h->kind == LAB_HOST_KERNEL ? &l->kernel_host : &l->stack_host;
+		if (*slot >= 0)
+			return fail(ps, h->line,
+				    "link '%s' already has a %s host ('%s'): for now each link joins exactly one kernel host and one stack host (a switch comes later)",
+				    l->name, h->kind == LAB_HOST_KERNEL ? "kernel" : "stack",
+				    lab->hosts[*slot].name);
+		*slot = (int)i;
+
+		for (unsigned j = 0; j < i; j++) {
+			struct lab_host *o = &lab->hosts[j];
+			if (o->addr == h->addr)
+				return fail(ps, h->line, "address %s is already used by host '%s'",
+					    lab_ip_str(h->addr, a1), o->name);
+			if (h->kind == LAB_HOST_KERNEL && o->kind == LAB_HOST_KERNEL &&
+			    strcmp(o->netns, h->netns) == 0)
+				return fail(ps, h->line,
+					    "netns '%s' is already used by host '%s': each kernel host gets its own namespace",
+					    h->netns, o->name);
+		}
+	}
+
+	for (unsigned j = 0; j < lab->n_links; j++) {
+		struct lab_link *l = &lab->links[j];
+		if (l->kernel_host < 0 || l->stack_host < 0)
+			return fail(ps, l->line,
+				    "link '%s' has no %s host: for now each link joins exactly one kernel host and one stack host",
+				    l->name, l->kernel_host < 0 ? "kernel" : "stack");
+		struct lab_host *k = &lab->hosts[l->kernel_host];
+		struct lab_host *s = &lab->hosts[l->stack_host];
+		uint32_t mask = prefix_mask(k->prefix_len);
+		if (k->prefix_len != s->prefix_len || (k->addr & mask) != (s->addr & mask))
+			return fail(ps, s->line,
+				    "hosts '%s' and '%s' share link '%s' but not a subnet: give them addresses in the same /N",
+				    k->name, s->name, l->name);
+	}
+
+	/* Stack hosts without a mac get a locally administered one (02:74:6c =
+	 * "tl") numbered by position, unless a host chose it explicitly. */
+	for (unsigned i = 0; i < lab->n_hosts; i++) {
+		struct lab_host *h = &lab->hosts[i];
+		if (h->kind != LAB_HOST_STACK || ps->mac_given[i])
+			continue;
+		uint8_t mac[6] = { 0x02, 0x74, 0x6c, 0x00, 0x00, (uint8_t)(i + 1) };
+		memcpy(h->mac, mac, 6);
+	}
+	for (unsigned i = 0; i < lab->n_hosts; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (lab->hosts[i].kind == LAB_HOST_STACK &&
+			    lab->hosts[j].kind == LAB_HOST_STACK &&
+			    memcmp(lab->hosts[i].mac, lab->hosts[j].mac, 6) == 0)
+				return fail(ps, lab->hosts[i].line,
+					    "host '%s' has the same mac %s as host '%s'",
+					    lab->hosts[i].name, lab_mac_str(lab->hosts[i].mac, m1),
+					    lab->hosts[j].name);
+	return 0;
+}
+
+/* ---- entry points ---------------------------------------------------- */
+
+int lab_parse(const char *text, size_t len, struct lab_config *lab,
+	      struct lab_error *err)
+{
+	struct parse *ps = calloc(1, sizeof(*ps));
+	if (!ps) {
+		err->line = 0;
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return -ENOMEM;
+	}
+	memset(lab, 0, sizeof(*lab));
+	memset(err, 0, sizeof(*err));
+	ps->lab = lab;
+	ps->err = err;
+
+	int rc = 0;
+	struct cur file = { text, len };
+	if (len > LAB_FILE_MAX) {
+		rc = fail(ps, 0, "lab file is larger than %d bytes", LAB_FILE_MAX);
+		goto out;
+	}
+	while (file.left > 0) {
+		ps->line++;
+		const char *nl = memchr(file.p, '\n', file.left);
+		size_t n = nl ? (size_t)(nl - file.p) : file.left;
+		struct cur c = { file.p, n };
+		cur_advance(&file, nl ? n + 1 : n);
+
+		if (memchr(c.p, '\0', c.left)) {
+			rc = fail(ps, ps->line, "NUL byte: a lab file is text");
+			break;
+		}
+		if (n > LAB_LINE_MAX) {
+			rc = fail(ps, ps->line, "line is longer than %d characters", LAB_LINE_MAX);
+			break;
+		}
+		/* Trim trailing blanks and a CR (files edited on Windows). */
+		while (c.left && (c.p[c.left - 1] == ' ' || c.p[c.left - 1] == '\t' ||
+				  c.p[c.left - 1] == '\r'))
+			c.left--;
+		cur_blanks(&c);
+		if (c.left == 0 || c.p[0] == '#' || c.p[0] == ';')
+			continue;
+		rc = c.p[0] == '[' ? parse_header(ps, &c) : parse_assignment(ps, &c);
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0)
+		rc = end_section(ps);
+	if (rc == 0)
+		rc = check_lab(ps);
+out:
+	free(ps);
+	return rc;
+}
+
+int lab_load(const char *path, struct lab_config *lab, struct lab_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err->msg, sizeof(err->msg), "cannot open: %s", strerror(e));
+		return -e;
+	}
+	/* One byte more than allowed, to tell "too large" from "exactly max". */
+	char *buf = malloc(LAB_FILE_MAX + 1);
+	if (!buf) {
+		close(fd);
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return -ENOMEM;
+	}
+	size_t len = 0;
+	int rc = 0;
+	while (len < LAB_FILE_MAX + 1) {
+		ssize_t r = read(fd, buf + len, LAB_FILE_MAX + 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			snprintf(err->msg, sizeof(err->msg), "cannot read: %s", strerror(errno));
+			break;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (rc == 0)
+		rc = lab_parse(buf, len, lab, err);
+	free(buf);
+	return rc;
+}
+
+const char *lab_default_text(void)
+{
+	return LAB_DEFAULT_TEXT;
+}
+
+int lab_load_default(struct lab_config *lab, struct lab_error *err)
+{
+	return lab_parse(LAB_DEFAULT_TEXT, strlen(LAB_DEFAULT_TEXT), lab, err);
+}

@@ -1,0 +1,96 @@
+/* Lab files: the INI-like description of a lab (hosts and links), parsed by
+ * a bounded cursor parser into a validated struct lab_config. The format is
+ * documented in docs/labs.md; the default lab (labs/default.lab) is embedded
+ * in the binary so that tcplabd needs no file.
+ *
+ * Pure parsing and validation (no I/O) except lab_load(), which reads a file.
+ * Any thread may call these; they keep no state. */
+#ifndef TL_DAEMON_LAB_FILE_H
+#define TL_DAEMON_LAB_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LAB_NAME_MAX 32    /* host and link names, with NUL (= STACK_NAME_MAX) */
+#define LAB_NETNS_MAX 64   /* namespace names, with NUL */
+#define LAB_IFNAME_MAX 16  /* interface names, with NUL (IFNAMSIZ) */
+#define LAB_HOSTS_MAX 32
+#define LAB_LINKS_MAX 16
+#define LAB_LINE_MAX 512   /* longest accepted line, without newline */
+#define LAB_FILE_MAX 65536 /* largest accepted file */
+
+/* The only range a lab may use: 198.18.0.0/15 (RFC 2544 benchmarking), so
+ * tcplab never sends traffic to a real network. */
+#define LAB_NET 0xC6120000u /* 198.18.0.0 */
+#define LAB_NET_PREFIX 15
+
+#define LAB_DEFAULT_IFNAME "tl0"
+#define LAB_DEFAULT_MTU 1500
+
+enum lab_host_kind {
+	LAB_HOST_KERNEL = 1, /* a Linux network namespace with a TAP interface */
+	LAB_HOST_STACK,      /* a tcplab userspace stack */
+};
+
+/* A link joins hosts. Invariant after lab_parse(): exactly one kernel host
+ * and one stack host use it (kernel_host/stack_host index lab->hosts). */
+struct lab_link {
+	char name[LAB_NAME_MAX];
+	uint16_t mtu; /* IP MTU, 68..1500 */
+	int line;     /* line of the [link] header */
+	int kernel_host, stack_host;
+};
+
+/* One host. Invariants after lab_parse(): addr and gateway (if non-zero) lie
+ * in 198.18.0.0/15 and inside the host's subnet; prefix_len is 15..30; addr
+ * is neither the subnet's network nor its broadcast address; link indexes
+ * lab->links. Kernel hosts have netns and ifname set (both starting with
+ * "tcplab" or "tl"); stack hosts have a unicast MAC. */
+struct lab_host {
+	char name[LAB_NAME_MAX];
+	enum lab_host_kind kind;
+	int link;
+	uint32_t addr;    /* host byte order */
+	uint8_t prefix_len;
+	uint32_t gateway; /* host byte order; 0 = none */
+	char netns[LAB_NETNS_MAX];   /* kernel hosts */
+	char ifname[LAB_IFNAME_MAX]; /* kernel hosts */
+	uint8_t mac[6];              /* stack hosts */
+	int line; /* line of the [host] header */
+};
+
+struct lab_config {
+	struct lab_host hosts[LAB_HOSTS_MAX];
+	unsigned n_hosts;
+	struct lab_link links[LAB_LINKS_MAX];
+	unsigned n_links;
+};
+
+/* Where and why parsing failed. line is 0 when no line is to blame (an I/O
+ * error, an empty lab). msg is one line, saying what to do where it can. */
+struct lab_error {
+	int line;
+	char msg[256];
+};
+
+/* Parses and validates `len` bytes of lab text. Returns 0, or -EINVAL with
+ * *err filled (lab is then unspecified). */
+int lab_parse(const char *text, size_t len, struct lab_config *lab,
+	      struct lab_error *err);
+
+/* Reads and parses a lab file. Returns 0, -EINVAL (see err) or a negative
+ * errno from reading (err->msg says so too). */
+int lab_load(const char *path, struct lab_config *lab, struct lab_error *err);
+
+/* The embedded default lab, byte for byte labs/default.lab. */
+const char *lab_default_text(void);
+/* Parses the embedded default lab (cannot fail unless the build is broken). */
+int lab_load_default(struct lab_config *lab, struct lab_error *err);
+
+/* Formats addr (host order) as dotted quad into buf (>= 16 bytes). */
+const char *lab_ip_str(uint32_t addr, char *buf);
+/* Formats a MAC as xx:xx:xx:xx:xx:xx into buf (>= 18 bytes). */
+const char *lab_mac_str(const uint8_t mac[6], char *buf);
+
+#endif

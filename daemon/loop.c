@@ -1,0 +1,216 @@
+/* libevent wiring of a lab (see loop.h). */
+#include "loop.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "pktbuf.h"
+#include "report.h"
+#include "stack.h"
+#include "tap_io.h"
+
+/* One wire's events. Invariant: armed is the deadline the timer is set for
+ * (TL_NEVER when it is not pending). */
+struct loop_wire {
+	struct loop *lp;
+	struct lab_wire *w;
+	struct event *rd;
+	struct event *timer;
+	tl_usec_t armed;
+	tl_usec_t now; /* time of the batch being read, for on_frame */
+	uint64_t events_lost_seen;
+};
+
+struct loop {
+	struct event_base *base;
+	struct lab *lab;
+	struct loop_wire wires[LAB_LINKS_MAX];
+	unsigned n_wires;
+	struct event *sigs[4];
+	int result;
+};
+
+tl_usec_t loop_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (tl_usec_t)ts.tv_sec * TL_USEC_PER_SEC + (tl_usec_t)ts.tv_nsec / 1000;
+}
+
+static void rearm(struct loop_wire *lw, tl_usec_t now)
+{
+	tl_usec_t dl = stack_next_deadline(lw->w->st);
+	if (dl == lw->armed)
+		return;
+	lw->armed = dl;
+	if (dl == TL_NEVER) {
+		evtimer_del(lw->timer);
+		return;
+	}
+	tl_usec_t d = dl > now ? dl - now : 0;
+	struct timeval tv = { .tv_sec = (time_t)(d / TL_USEC_PER_SEC),
+			      .tv_usec = (suseconds_t)(d % TL_USEC_PER_SEC) };
+	evtimer_add(lw->timer, &tv);
+}
+
+/* Moves everything the stack queued out of it: frames to the wire, events
+ * to the log; then re-arms the timer. */
+static void drain(struct loop_wire *lw, tl_usec_t now)
+{
+	struct lab_wire *w = lw->w;
+	struct pktbuf *pb;
+	while ((pb = stack_pop_output(w->st))) {
+		int rc = tap_write(w->tap_fd, pb->data, pb->len);
+		if (rc < 0) {
+			/* A full TAP queue drops the frame, like a busy wire;
+			 * TCP above will retransmit. */
+			w->tx_dropped++;
+			log_debug("%s: TAP write failed: %s", w->host->name, strerror(-rc));
+		}
+		pktbuf_free(pb);
+	}
+	struct tl_event ev;
+	while (stack_pop_event(w->st, &ev))
+		report_event(w->host->name, &ev);
+	uint64_t lost = stack_events_lost(w->st);
+	if (lost != lw->events_lost_seen) {
+		log_debug("%s: %" PRIu64 " events lost (queue full)", w->host->name,
+			  lost - lw->events_lost_seen);
+		lw->events_lost_seen = lost;
+	}
+	rearm(lw, now);
+}
+
+static void on_frame(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct loop_wire *lw = ctx;
+	stack_input(lw->w->st, frame, len, lw->now);
+}
+
+static void on_tap(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct loop_wire *lw = arg;
+	lw->now = loop_now();
+	/* At most TAP_BATCH frames, then back to the loop: libevent is level
+	 * triggered, so a still-readable TAP is served again after the other
+	 * ready events. */
+	int n = tap_read_batch(fd, TAP_BATCH, on_frame, lw);
+	drain(lw, lw->now);
+	if (n < 0) {
+		lw->w->rx_errors++;
+		log_err("%s: reading TAP %s in namespace %s failed: %s (was the namespace deleted?); stopping",
+			lw->w->host->name, lw->w->peer->ifname, lw->w->peer->netns,
+			strerror(-n));
+		lw->lp->result = -1;
+		event_base_loopbreak(lw->lp->base);
+	}
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct loop_wire *lw = arg;
+	lw->armed = TL_NEVER; /* it fired: no longer pending */
+	tl_usec_t now = loop_now();
+	stack_poll(lw->w->st, now);
+	drain(lw, now);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	struct loop *lp = arg;
+	switch (sig) {
+	case SIGINT:
+	case SIGTERM:
+		log_info("%s: shutting down", strsignal((int)sig));
+		lp->result = (int)sig;
+		event_base_loopbreak(lp->base);
+		return;
+	case SIGUSR1:
+		for (unsigned i = 0; i < lp->n_wires; i++)
+			report_counters(lp->wires[i].w->host->name,
+					stack_counters(lp->wires[i].w->st));
+		return;
+	case SIGHUP:
+		log_info("SIGHUP: nothing to reload (the lab is fixed at start-up)");
+		return;
+	}
+}
+
+struct loop *loop_new(struct lab *lab, char *err, size_t errlen)
+{
+	struct loop *lp = calloc(1, sizeof(*lp));
+	if (!lp) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	lp->lab = lab;
+	lp->base = event_base_new();
+	if (!lp->base) {
+		snprintf(err, errlen, "cannot create the libevent loop");
+		goto fail;
+	}
+	static const int sigs[] = { SIGINT, SIGTERM, SIGUSR1, SIGHUP };
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		lp->sigs[i] = evsignal_new(lp->base, sigs[i], on_signal, lp);
+		if (!lp->sigs[i] || evsignal_add(lp->sigs[i], NULL) < 0) {
+			snprintf(err, errlen, "cannot handle signal %d", sigs[i]);
+			goto fail;
+		}
+	}
+	tl_usec_t now = loop_now();
+	for (unsigned i = 0; i < lab->n_wires; i++) {
+		struct loop_wire *lw = &lp->wires[lp->n_wires++];
+		lw->lp = lp;
+		lw->w = &lab->wires[i];
+		lw->armed = TL_NEVER;
+		lw->rd = event_new(lp->base, lw->w->tap_fd, EV_READ | EV_PERSIST, on_tap, lw);
+		lw->timer = evtimer_new(lp->base, on_timer, lw);
+		if (!lw->rd || !lw->timer || event_add(lw->rd, NULL) < 0) {
+			snprintf(err, errlen, "cannot watch the TAP of %s", lw->w->host->name);
+			goto fail;
+		}
+		drain(lw, now); /* anything the stack queued while starting */
+	}
+	return lp;
+fail:
+	loop_free(lp);
+	return NULL;
+}
+
+int loop_run(struct loop *lp)
+{
+	lp->result = 0;
+	if (event_base_dispatch(lp->base) < 0) {
+		log_err("libevent loop failed");
+		return -1;
+	}
+	return lp->result;
+}
+
+void loop_free(struct loop *lp)
+{
+	if (!lp)
+		return;
+	for (unsigned i = 0; i < lp->n_wires; i++) {
+		if (lp->wires[i].rd)
+			event_free(lp->wires[i].rd);
+		if (lp->wires[i].timer)
+			event_free(lp->wires[i].timer);
+	}
+	for (size_t i = 0; i < sizeof(lp->sigs) / sizeof(lp->sigs[0]); i++)
+		if (lp->sigs[i])
+			event_free(lp->sigs[i]);
+	if (lp->base)
+		event_base_free(lp->base);
+	free(lp);
+}

@@ -1,0 +1,32 @@
+/* The daemon's event loop (libevent): for each wire of the lab, the TAP fd
+ * (read in batches, non-blocking, by the loop thread itself) and one timer
+ * at the stack's next deadline; plus the signals (SIGINT/SIGTERM stop,
+ * SIGUSR1 logs counters, SIGHUP is logged and ignored).
+ *
+ * After every batch and every timer the loop drains the stack: output
+ * frames to the TAP, events to the log, then re-arms the timer at
+ * stack_next_deadline(). Only the loop thread touches stack memory. */
+#ifndef TL_DAEMON_LOOP_H
+#define TL_DAEMON_LOOP_H
+
+#include <stddef.h>
+
+#include "lab.h"
+#include "tl_types.h"
+
+struct loop;
+
+/* CLOCK_MONOTONIC in microseconds: the `now` of every netemu/ call. */
+tl_usec_t loop_now(void);
+
+/* Wires the lab's TAPs, timers and signal handlers into a new event base.
+ * Returns NULL with a reason in err. */
+struct loop *loop_new(struct lab *lab, char *err, size_t errlen);
+
+/* Runs until SIGINT/SIGTERM (returns the signal number) or a fatal TAP
+ * error (returns -1, already logged). */
+int loop_run(struct loop *lp);
+
+void loop_free(struct loop *lp);
+
+#endif

@@ -1,0 +1,333 @@
+/* tcplabd: the lab daemon. Runs in the foreground (systemd style, logging to
+ * stderr), builds the lab (namespaces, TAPs, stack hosts), serves it from a
+ * libevent loop until SIGINT/SIGTERM, then tears everything down and exits
+ * 0. Each start-up failure is one log line saying what is wrong and what to
+ * do, and leaves nothing behind.
+ *
+ * Start-up order: arguments and lab file (no side effects), privileges and
+ * /dev/net/tun, then under the registry lock: refuse namespaces a live
+ * daemon owns, sweep what crashed daemons left, check the mount point,
+ * build the lab. */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "lab.h"
+#include "lab_file.h"
+#include "log.h"
+#include "loop.h"
+#include "mounts.h"
+#include "notify.h"
+#include "pktbuf.h"
+#include "registry.h"
+#include "report.h"
+#include "stack.h"
+
+#define DEFAULT_MOUNT "/run/tcplab"
+#define DEFAULT_DB "/var/lib/tcplab/history.db"
+
+struct options {
+	const char *lab_path; /* NULL: the built-in default lab */
+	const char *mount_dir;
+	const char *db_path;  /* kept for the history issue; unused yet */
+	int ready_fd;         /* -1: none */
+	bool verbose;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: tcplabd [OPTION]...\n"
+		"Run a tcplab lab: Linux network namespaces wired through TAP devices to\n"
+		"userspace TCP/IP stack hosts. Runs in the foreground; stop with Ctrl-C or\n"
+		"SIGTERM, which tears the lab down. SIGUSR1 logs every host's counters.\n"
+		"\n"
+		"  --lab FILE      lab description (default: the built-in lab, see\n"
+		"                  labs/default.lab and docs/labs.md)\n"
+		"  --mount DIR     where the procfs-style view will be mounted\n"
+		"                  (default " DEFAULT_MOUNT "; must not be a mount point)\n"
+		"  --db FILE       history database (default " DEFAULT_DB ")\n"
+		"  --ready-fd N    write \"READY=1\\n\" to fd N and close it once the lab is up\n"
+		"  -v, --verbose   debug logging (connection state changes, ip commands)\n"
+		"  -h, --help      show this help\n"
+		"  -V, --version   show the version\n"
+		"\n"
+		"Needs root (network namespaces, TAP devices). Also notifies systemd\n"
+		"(READY=1) when NOTIFY_SOCKET is set.\n");
+}
+
+/* Returns 0 to go on, or an exit status (parse errors: 2, --help: 0). */
+static int parse_args(int argc, char **argv, struct options *o, bool *done)
+{
+	enum { OPT_LAB = 256, OPT_MOUNT, OPT_DB, OPT_READY_FD };
+	static const struct option longopts[] = {
+		{ "lab", required_argument, NULL, OPT_LAB },
+		{ "mount", required_argument, NULL, OPT_MOUNT },
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	*done = false;
+	opterr = 0; /* our own one-line messages instead of getopt's */
+	int c;
+	while ((c = getopt_long(argc, argv, ":vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_LAB:
+			o->lab_path = optarg;
+			break;
+		case OPT_MOUNT:
+			o->mount_dir = optarg;
+			break;
+		case OPT_DB:
+			o->db_path = optarg;
+			break;
+		case OPT_READY_FD: {
+			char *end;
+			errno = 0;
+			long fd = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || fd < 0 || fd > INT_MAX) {
+				log_err("--ready-fd %s: expected a file descriptor number", optarg);
+				return 2;
+			}
+			o->ready_fd = (int)fd;
+			break;
+		}
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			*done = true;
+			return 0;
+		case 'V':
+			printf("tcplabd %s\n", TL_VERSION);
+			*done = true;
+			return 0;
+		case ':':
+			log_err("option %s needs a value: see tcplabd --help", argv[optind - 1]);
+			return 2;
+		default:
+			log_err("unknown option %s: see tcplabd --help", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		log_err("unexpected argument '%s': see tcplabd --help", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+static int load_lab(const struct options *o, struct lab_config *cfg)
+{
+	struct lab_error err;
+	int rc = o->lab_path ? lab_load(o->lab_path, cfg, &err) : lab_load_default(cfg, &err);
+	if (rc == 0)
+		return 0;
+	const char *name = o->lab_path ? o->lab_path : "(built-in default lab)";
+	if (err.line > 0)
+		log_err("bad lab file %s, line %d: %s", name, err.line, err.msg);
+	else
+		log_err("bad lab file %s: %s", name, err.msg);
+	return -EINVAL;
+}
+
+static int check_host(void)
+{
+	if (geteuid() != 0) {
+		log_err("tcplabd must run as root: it creates network namespaces and TAP devices; try `sudo tcplabd`");
+		return -EPERM;
+	}
+	struct stat sb;
+	if (stat("/dev/net/tun", &sb) < 0 || !S_ISCHR(sb.st_mode) ||
+	    major(sb.st_rdev) != 10 || minor(sb.st_rdev) != 200) {
+		log_err("no /dev/net/tun: load the tun module (`modprobe tun`); in a container, pass /dev/net/tun through");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int check_mount_dir(struct registry *reg, const char *dir)
+{
+	char fstype[64];
+	int rc = mount_point_info(dir, fstype, sizeof(fstype));
+	if (rc < 0) {
+		log_err("cannot inspect --mount %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	if (rc == 0)
+		return 0;
+	char real[PATH_MAX];
+	struct reg_entry e;
+	if (realpath(dir, real) && registry_find(reg, REG_MOUNT, real, &e) == 0 &&
+	    registry_owner_alive(&e))
+		log_err("mount point busy: %s is in use by the running tcplabd pid %d; stop it or pass another --mount DIR",
+			dir, (int)e.pid);
+	else
+		log_err("mount point busy: %s is already a mount point (%s); unmount it or pass another --mount DIR",
+			dir, fstype);
+	return -EBUSY;
+}
+
+/* Everything that must happen under the registry lock before the loop. */
+static int start_lab(const struct options *o, const struct lab_config *cfg,
+		     struct registry *reg, struct lab **lab)
+{
+	struct lab_conflict conflict;
+	if (lab_check_names(cfg, reg, &conflict) < 0) {
+		log_err("namespace name taken: %s belongs to the running tcplabd pid %d; stop it (`kill %d`) or rename netns in the lab file",
+			conflict.netns, conflict.pid, conflict.pid);
+		return -EBUSY;
+	}
+	int rc = registry_sweep(reg);
+	if (rc < 0)
+		log_warn("cannot sweep the registry %s: %s", reg->dir, strerror(-rc));
+	if (lab_remove_orphans(cfg, reg) < 0) {
+		log_err("a namespace of the lab exists and cannot be removed: delete it with `ip netns delete NAME` and retry");
+		return -EBUSY;
+	}
+	if ((rc = check_mount_dir(reg, o->mount_dir)) < 0)
+		return rc;
+
+	char pid[16], info[PATH_MAX * 2 + 64];
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	snprintf(info, sizeof(info), "lab=%s mount=%s db=%s",
+		 o->lab_path ? o->lab_path : "default", o->mount_dir, o->db_path);
+	rc = registry_claim(reg, REG_DAEMON, pid, info);
+	if (rc < 0) {
+		log_err("cannot write to %s: %s", reg->dir, strerror(-rc));
+		return rc;
+	}
+	char err[512];
+	rc = lab_up(lab, cfg, reg, loop_now(), err, sizeof(err));
+	if (rc < 0) {
+		log_err("cannot build the lab: %s", err);
+		registry_release(reg, REG_DAEMON, pid);
+		return rc;
+	}
+	return 0;
+}
+
+static void log_ready(const struct options *o, const struct lab *lab)
+{
+	char line[1024];
+	size_t len = 0;
+	for (unsigned i = 0; i < lab->n_wires && len < sizeof(line); i++) {
+		const struct lab_wire *w = &lab->wires[i];
+		char a[16], b[16];
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+					"%s%s %s <-> %s %s/%s %s", i ? "; " : "", w->host->name,
+					lab_ip_str(w->host->addr, a), w->peer->name,
+					w->peer->netns, w->peer->ifname,
+					lab_ip_str(w->peer->addr, b));
+	}
+	log_info("ready (pid %d, lab %s): %s", (int)getpid(),
+		 o->lab_path ? o->lab_path : "default", line);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .mount_dir = DEFAULT_MOUNT, .db_path = DEFAULT_DB,
+			     .ready_fd = -1 };
+	log_init("tcplabd", LOG_LVL_INFO);
+	bool done;
+	int status = parse_args(argc, argv, &o, &done);
+	if (status || done)
+		return status;
+	if (o.verbose)
+		log_init("tcplabd", LOG_LVL_DEBUG);
+
+	/* Signals wait until the loop can handle them: a SIGTERM while the lab
+	 * is half built must not leave namespaces behind. A closed --ready-fd
+	 * reader must not kill us either. */
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t sigs, old;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &sigs, &old);
+
+	struct lab_config *cfg = calloc(1, sizeof(*cfg));
+	if (!cfg) {
+		log_err("out of memory");
+		return 1;
+	}
+	struct registry reg;
+	struct lab *lab = NULL;
+	struct loop *lp = NULL;
+	char err[512];
+	status = 1;
+
+	if (load_lab(&o, cfg) < 0 || check_host() < 0)
+		goto out_cfg;
+	if (o.ready_fd >= 0 && notify_check_fd(o.ready_fd) < 0) {
+		log_err("--ready-fd %d is not an open file descriptor: open it in the caller (e.g. `3>FILE`)",
+			o.ready_fd);
+		goto out_cfg;
+	}
+	int rc = registry_open(&reg, REGISTRY_DIR);
+	if (rc < 0) {
+		log_err("cannot create the registry %s: %s", REGISTRY_DIR, strerror(-rc));
+		goto out_cfg;
+	}
+	if ((rc = registry_lock(&reg)) < 0) {
+		log_err("cannot lock the registry %s: %s", REGISTRY_DIR, strerror(-rc));
+		goto out_reg;
+	}
+	if (start_lab(&o, cfg, &reg, &lab) < 0)
+		goto out_reg;
+	registry_unlock(&reg);
+
+	lp = loop_new(lab, err, sizeof(err));
+	if (!lp) {
+		log_err("cannot start the event loop: %s", err);
+		goto out_lab;
+	}
+	if (notify_ready(o.ready_fd) < 0)
+		log_warn("could not deliver the readiness notification: %s", strerror(errno));
+	o.ready_fd = -1;
+	log_ready(&o, lab);
+
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	int why = loop_run(lp);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	status = why > 0 ? 0 : 1;
+	notify_systemd("STOPPING=1");
+
+	for (unsigned i = 0; i < lab->n_wires; i++)
+		report_drops(lab->wires[i].host->name, stack_counters(lab->wires[i].st));
+
+out_lab:
+	loop_free(lp);
+	registry_lock(&reg);
+	lab_down(lab);
+	{
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		registry_release(&reg, REG_DAEMON, pid);
+	}
+	if (status == 0)
+		log_info("stopped; lab torn down");
+out_reg:
+	registry_close(&reg);
+out_cfg:
+	if (o.ready_fd >= 0)
+		close(o.ready_fd); /* EOF tells the waiter we did not make it */
+	free(cfg);
+	pktbuf_pool_drain();
+	libevent_global_shutdown();
+	return status;
+}

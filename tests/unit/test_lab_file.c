@@ -1,0 +1,264 @@
+/* Lab file parser (daemon/lab_file.c): the embedded default lab, a good
+ * file using every feature, and one row per kind of error, each checked
+ * for its line number and the words a user would look for. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lab_file.h"
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
+static struct lab_config lab;
+
+static int parse(const char *text, struct lab_error *err)
+{
+	return lab_parse(text, strlen(text), &lab, err);
+}
+
+static const struct lab_host *host(const char *name)
+{
+	for (unsigned i = 0; i < lab.n_hosts; i++)
+		if (strcmp(lab.hosts[i].name, name) == 0)
+			return &lab.hosts[i];
+	fail_msg("no host %s", name);
+	return NULL;
+}
+
+/* The built-in lab: what `tcplabd` with no --lab builds. */
+static void test_lab_default_lab_is_peer_namespace_and_stack(void **state)
+{
+	(void)state;
+	struct lab_error err;
+	assert_int_equal(lab_load_default(&lab, &err), 0);
+	assert_int_equal(lab.n_hosts, 2);
+	assert_int_equal(lab.n_links, 1);
+
+	const struct lab_host *s = host("stack");
+	assert_int_equal(s->kind, LAB_HOST_STACK);
+	assert_int_equal(s->addr, IP(198, 18, 0, 1));
+	assert_int_equal(s->prefix_len, 24);
+	static const uint8_t mac[6] = { 0x02, 0x74, 0x6c, 0x00, 0x00, 0x01 };
+	assert_memory_equal(s->mac, mac, 6);
+	assert_true(s->mac[0] & 0x02); /* locally administered */
+
+	const struct lab_host *k = host("peer");
+	assert_int_equal(k->kind, LAB_HOST_KERNEL);
+	assert_string_equal(k->netns, "tcplab-peer");
+	assert_string_equal(k->ifname, "tl0");
+	assert_int_equal(k->addr, IP(198, 18, 0, 2));
+	assert_int_equal(k->prefix_len, 24);
+	assert_int_equal(k->gateway, IP(198, 18, 0, 1));
+
+	assert_int_equal(lab.links[0].mtu, 1500);
+	assert_ptr_equal(&lab.hosts[lab.links[0].stack_host], s);
+	assert_ptr_equal(&lab.hosts[lab.links[0].kernel_host], k);
+	assert_non_null(strstr(lab_default_text(), "[host stack]"));
+}
+
+/* Comments, blank lines, blanks around '=', CRLF line ends, two links,
+ * default interface name, default MAC, explicit MTU. */
+static void test_lab_good_file_two_links(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"# two pairs\n"
+		"; also a comment\n"
+		"\n"
+		"[link a]\r\n"
+		"mtu=1400\n"
+		"  [ link   b ]  \n"
+		"[host s1]\n"
+		"\tkind = stack\n"
+		"link = a\n"
+		"address = 198.18.1.1/24\n"
+		"mac = 02:AA:bb:cc:dd:ee\n"
+		"[host k1]\n"
+		"kind = kernel\n"
+		"link = a\n"
+		"netns = tcplab-k1\n"
+		"address = 198.18.1.2/24\n"
+		"gateway = 198.18.1.1\n"
+		"[host s2]\n"
+		"kind=stack\n"
+		"link=b\n"
+		"address=198.19.255.1/30\n"
+		"[host k2]\n"
+		"kind = kernel\n"
+		"link = b\n"
+		"netns = tl-k2\n"
+		"interface = tlx9\n"
+		"address = 198.19.255.2/30\n";
+	struct lab_error err;
+	int rc = parse(text, &err);
+	if (rc != 0)
+		fail_msg("line %d: %s", err.line, err.msg);
+	assert_int_equal(lab.n_hosts, 4);
+	assert_int_equal(lab.n_links, 2);
+	assert_string_equal(lab.links[0].name, "a");
+	assert_int_equal(lab.links[0].mtu, 1400);
+	assert_int_equal(lab.links[1].mtu, 1500);
+
+	static const uint8_t mac1[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee };
+	assert_memory_equal(host("s1")->mac, mac1, 6);
+	/* s2 is host #3 and gets 02:74:6c:00:00:03 */
+	static const uint8_t mac2[6] = { 0x02, 0x74, 0x6c, 0x00, 0x00, 0x03 };
+	assert_memory_equal(host("s2")->mac, mac2, 6);
+	assert_string_equal(host("k1")->ifname, "tl0");
+	assert_string_equal(host("k2")->ifname, "tlx9");
+	assert_int_equal(host("k1")->gateway, IP(198, 18, 1, 1));
+	assert_int_equal(host("k2")->gateway, 0);
+	assert_int_equal(host("s2")->addr, IP(198, 19, 255, 1));
+	assert_int_equal(host("s2")->prefix_len, 30);
+	assert_string_equal(lab.links[host("s2")->link].name, "b");
+}
+
+/* Lines 1..10 of a minimal good lab; rows append or substitute. */
+#define L1 "[link l0]\n"
+#define S(addr) "[host s]\nkind = stack\nlink = l0\naddress = " addr "\n" /* 2-5 */
+#define K(addr) "[host k]\nkind = kernel\nlink = l0\nnetns = tl-test\naddress = " addr "\n" /* 6-10 */
+#define GOOD L1 S("198.18.0.1/24") K("198.18.0.2/24")
+
+struct bad_row {
+	const char *what;
+	const char *text;
+	int line;         /* expected error line (0: none) */
+	const char *word; /* expected in the message */
+};
+
+static const struct bad_row bad_rows[] = {
+	/* The safety rule: only 198.18.0.0/15. */
+	{ "address outside the lab range", L1 S("10.0.0.1/24") K("10.0.0.2/24"), 5,
+	  "outside 198.18.0.0/15" },
+	{ "address just past the range", L1 S("198.20.0.1/24") K("198.18.0.2/24"), 5,
+	  "outside 198.18.0.0/15" },
+	{ "prefix wider than the range", L1 S("198.18.0.1/8") K("198.18.0.2/8"), 5,
+	  "/15 to /30" },
+	{ "gateway outside the range", GOOD "gateway = 192.168.1.1\n", 11,
+	  "outside 198.18.0.0/15" },
+	{ "gateway off the subnet", GOOD "gateway = 198.18.7.1\n", 11, "not on the host's subnet" },
+	{ "network address", L1 S("198.18.0.0/24") K("198.18.0.2/24"), 5, "network or broadcast" },
+	{ "broadcast address", L1 S("198.18.0.255/24") K("198.18.0.2/24"), 5,
+	  "network or broadcast" },
+	/* Syntax of values. */
+	{ "octet over 255", L1 S("198.18.0.256/24") K("198.18.0.2/24"), 5, "A.B.C.D/PREFIX" },
+	{ "octet with a leading zero", L1 S("198.18.0.01/24") K("198.18.0.2/24"), 5,
+	  "A.B.C.D/PREFIX" },
+	{ "address without prefix", L1 S("198.18.0.1") K("198.18.0.2/24"), 5, "A.B.C.D/PREFIX" },
+	{ "text after a value", L1 S("198.18.0.1/24 # stack") K("198.18.0.2/24"), 5,
+	  "unexpected text" },
+	{ "bad kind", L1 "[host s]\nkind = router\n", 3, "'kernel' or 'stack'" },
+	{ "multicast mac", L1 S("198.18.0.1/24") "mac = 01:00:5e:00:00:01\n" K("198.18.0.2/24"),
+	  6, "multicast" },
+	{ "short mac", L1 S("198.18.0.1/24") "mac = 02:00:00:00:01\n" K("198.18.0.2/24"), 6,
+	  "six hex pairs" },
+	{ "mtu too large", "[link l0]\nmtu = 9000\n" S("198.18.0.1/24") K("198.18.0.2/24"), 2,
+	  "68 to 1500" },
+	/* Names: only tcplab/tl namespaces and interfaces. */
+	{ "foreign netns name", L1 S("198.18.0.1/24") "[host k]\nkind = kernel\nlink = l0\nnetns = blue\n",
+	  9, "must start with 'tcplab' or 'tl'" },
+	{ "foreign interface name", GOOD "interface = eth0\n", 11,
+	  "must start with 'tcplab' or 'tl'" },
+	{ "interface name too long", GOOD "interface = tl0123456789abcdef\n", 11,
+	  "longer than 15" },
+	{ "namespace name with a slash", L1 S("198.18.0.1/24") "[host k]\nkind = kernel\nlink = l0\nnetns = tl/x\n",
+	  9, "unexpected text" },
+	/* Structure. */
+	{ "unknown key", GOOD "colour = blue\n", 11, "unknown key 'colour'" },
+	{ "missing '='", GOOD "gateway 198.18.0.1\n", 11, "expected '='" },
+	{ "key before any section", "kind = stack\n" GOOD, 1, "before any section" },
+	{ "unknown section", GOOD "[switch sw0]\n", 11, "[host NAME] or [link NAME]" },
+	{ "section without name", GOOD "[host]\n", 11, "needs a name" },
+	{ "unclosed section header", GOOD "[host x\n", 11, "expected ']'" },
+	{ "key set twice", GOOD "address = 198.18.0.3/24\n", 11, "already set on line 10" },
+	{ "host defined twice", GOOD "[host s]\n", 11, "already defined on line 2" },
+	{ "link key in a host section", GOOD "mtu = 1400\n", 11, "does not belong" },
+	{ "host without address", L1 "[host s]\nkind = stack\nlink = l0\n" K("198.18.0.2/24"), 2,
+	  "no 'address =' line" },
+	{ "kernel host without netns", L1 S("198.18.0.1/24") "[host k]\nkind = kernel\nlink = l0\naddress = 198.18.0.2/24\n",
+	  6, "no 'netns =' line" },
+	{ "mac on a kernel host", GOOD "mac = 02:00:00:00:00:09\n", 11, "only for stack hosts" },
+	{ "netns on a stack host", L1 S("198.18.0.1/24") "netns = tl-x\n" K("198.18.0.2/24"), 6,
+	  "only for kernel hosts" },
+	/* Cross-section checks. */
+	{ "undefined link", "[link l0]\n[host s]\nkind = stack\nlink = l9\naddress = 198.18.0.1/24\n",
+	  4, "link 'l9' is not defined" },
+	{ "two stack hosts on a link", GOOD "[host s2]\nkind = stack\nlink = l0\naddress = 198.18.0.3/24\n",
+	  11, "exactly one kernel host and one stack host" },
+	{ "link without kernel host", L1 S("198.18.0.1/24"), 1, "has no kernel host" },
+	{ "hosts on a link in different subnets", L1 S("198.18.0.1/24") K("198.18.1.2/24"), 2,
+	  "not a subnet" },
+	{ "address used twice", L1 S("198.18.0.1/24") K("198.18.0.1/24"), 6, "already used" },
+	{ "empty lab", "# nothing\n\n", 0, "defines no hosts" },
+};
+
+static void test_lab_errors_name_their_line(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_rows) / sizeof(bad_rows[0]); i++) {
+		const struct bad_row *r = &bad_rows[i];
+		struct lab_error err;
+		int rc = parse(r->text, &err);
+		if (rc != -EINVAL)
+			fail_msg("row %zu (%s): accepted, expected line %d: %s", i, r->what, r->line,
+				 r->word);
+		if (err.line != r->line || !strstr(err.msg, r->word))
+			fail_msg("row %zu (%s): got line %d \"%s\", expected line %d with \"%s\"", i,
+				 r->what, err.line, err.msg, r->line, r->word);
+		if (strchr(err.msg, '\n'))
+			fail_msg("row %zu (%s): message spans lines", i, r->what);
+	}
+}
+
+/* The parser is bounded by `len`, not by a NUL: bytes past len are never
+ * read, and a NUL inside is an error. */
+static void test_lab_parser_respects_length(void **state)
+{
+	(void)state;
+	static const char text[] = GOOD "address = 10.0.0.1/8\n";
+	struct lab_error err;
+	/* Cut right after the good part: the bad line is not seen. */
+	assert_int_equal(lab_parse(text, strlen(GOOD), &lab, &err), 0);
+	assert_int_equal(lab_parse(text, sizeof(text) - 1, &lab, &err), -EINVAL);
+
+	/* Lines are bounded too, even comments. */
+	char long_line[sizeof(GOOD) + LAB_LINE_MAX + 8];
+	size_t n = (size_t)snprintf(long_line, sizeof(long_line), "%s#", GOOD);
+	memset(long_line + n, 'x', LAB_LINE_MAX);
+	long_line[n + LAB_LINE_MAX] = '\n';
+	assert_int_equal(lab_parse(long_line, n + LAB_LINE_MAX + 1, &lab, &err), -EINVAL);
+	assert_int_equal(err.line, 11);
+	assert_non_null(strstr(err.msg, "longer than 512"));
+
+	static const char with_nul[] = "[link l0]\n[ho\0st s]\n";
+	assert_int_equal(lab_parse(with_nul, sizeof(with_nul) - 1, &lab, &err), -EINVAL);
+	assert_int_equal(err.line, 2);
+	assert_non_null(strstr(err.msg, "NUL"));
+}
+
+static void test_lab_load_missing_file(void **state)
+{
+	(void)state;
+	struct lab_error err;
+	assert_int_equal(lab_load("/nonexistent/tcplab.lab", &lab, &err), -ENOENT);
+	assert_int_equal(err.line, 0);
+	assert_non_null(strstr(err.msg, "cannot open"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lab_default_lab_is_peer_namespace_and_stack),
+		cmocka_unit_test(test_lab_good_file_two_links),
+		cmocka_unit_test(test_lab_errors_name_their_line),
+		cmocka_unit_test(test_lab_parser_respects_length),
+		cmocka_unit_test(test_lab_load_missing_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
