@@ -111,43 +111,44 @@ static int new_range(struct tcp_ofo *q, struct tcp_ofo_range *after,
 	return 0;
 }
 
-/* Gives `first` a buffer of at least `need` bytes at offset 0 whose
- * existing bytes sit at `shift` bytes from the start (shift > 0 when the
- * merged range starts before it). */
-static int make_room(struct tcp_ofo_range *first, uint32_t need,
-		     uint32_t shift)
+/* Makes r's buffer hold the merged range of `need` bytes, with r's own
+ * bytes at offset `shift` in it (shift > 0 when the merge reaches below
+ * r->seq); on return the merged range starts at r->data + r->off.
+ * Slack is kept on both sides and grown geometrically, so data arriving
+ * in increasing or in decreasing order costs amortised O(1) per byte. */
+static int make_room(struct tcp_ofo_range *r, uint32_t need, uint32_t shift)
 {
+	uint32_t ncap, off;
 	uint8_t *nb;
-	uint32_t ncap;
 
-	if (shift == 0 && first->cap >= need) {
-		/* Appending in place: slide the data to the front if a
-		 * pull left it further in and there is no room behind it. */
-		if (first->off + need > first->cap) {
-			memmove(first->data, first->data + first->off,
-				first->len);
-			first->off = 0;
-		}
+	/* It fits where it lies, using the slack in front and/or behind. */
+	if (r->off >= shift && (uint64_t)(r->off - shift) + need <= r->cap) {
+		r->off -= shift;
 		return 0;
 	}
-	/* Grow geometrically so appends behind a hole stay cheap. */
-	ncap = need;
-	if (first->cap < UINT32_MAX / 2 && 2 * first->cap > ncap)
-		ncap = 2 * first->cap;
-	if (shift == 0 && first->off == 0) {
-		nb = realloc(first->data, ncap);
+	/* Enough slack overall: recentre so both sides keep room. */
+	if (r->cap >= need && r->cap - need >= need / 2) {
+		off = (r->cap - need) / 2;
+		memmove(r->data + off + shift, r->data + r->off, r->len);
+		r->off = off;
+		return 0;
+	}
+	ncap = need <= UINT32_MAX / 2 ? 2 * need : UINT32_MAX;
+	off = shift ? ncap - need : 0; /* the slack goes where it grows */
+	if (off == 0 && r->off == 0) {
+		nb = realloc(r->data, ncap);
 		if (!nb)
 			return -ENOMEM;
 	} else {
 		nb = malloc(ncap);
 		if (!nb)
 			return -ENOMEM;
-		memcpy(nb + shift, first->data + first->off, first->len);
-		free(first->data);
+		memcpy(nb + off + shift, r->data + r->off, r->len);
+		free(r->data);
 	}
-	first->data = nb;
-	first->off = 0;
-	first->cap = ncap;
+	r->data = nb;
+	r->cap = ncap;
+	r->off = off;
 	return 0;
 }
 
