@@ -42,6 +42,12 @@ struct tl_event {
 	uint16_t flags;               /* TL_EVF_* */
 	uint32_t count;               /* retransmission number, for *_RETRANS */
 	char cause[24];
+	/* Connection statistics at the time of the event (0 for requests and
+	 * TIME_WAIT entries), so the history can fill its connection rows. */
+	uint64_t bytes_in, bytes_out;
+	uint32_t segs_in, segs_out;
+	uint32_t retrans;             /* segments retransmitted so far */
+	uint32_t srtt_us, min_rtt_us;
 };
 
 #endif

@@ -284,7 +284,20 @@ void tcp_set_state(struct tcp_conn *c, int to, struct tcp_cause cause, tl_usec_t
 	c->state = (uint8_t)to;
 	uint16_t flags = (c->passive ? TL_EVF_PASSIVE : 0) |
 			 (c->from_cookie ? TL_EVF_FROM_COOKIE : 0);
-	tcp_emit_state(c->th, c->id, &c->h, from, to, cause, flags, now);
+	struct tl_event ev;
+	fill_event(&ev, c->th, c->id, &c->h, cause, now);
+	ev.kind = TL_EV_TCP_STATE;
+	ev.old_state = (uint8_t)from;
+	ev.new_state = (uint8_t)to;
+	ev.flags = flags;
+	ev.bytes_in = c->bytes_in;
+	ev.bytes_out = c->bytes_out;
+	ev.segs_in = (uint32_t)c->segs_in;
+	ev.segs_out = (uint32_t)c->segs_out;
+	ev.retrans = c->total_retrans;
+	ev.srtt_us = c->rtt.srtt_us;
+	ev.min_rtt_us = c->rtt.min_rtt_us;
+	stack_emit_event(c->th->st, &ev);
 }
 
 /* Frees c when the outermost entry point returns (callbacks may still

@@ -397,7 +397,6 @@ static enum tcp_verdict process_text(struct tcp_conn *c, const struct tcp_seg *s
 	uint32_t room = seq_gt(c->rcv_nxt + wnd, seq) ? c->rcv_nxt + wnd - seq : 0;
 	if (len > room)
 		len = room; /* beyond the window we advertised */
-	c->segs_in++;
 	if (seq != c->rcv_nxt) {
 		if (len && tcp_ofo_insert(&c->ofo, seq, data, len) == 0)
 			th->mib->tcpext.TCPOFOQueue++;
@@ -497,6 +496,7 @@ static bool is_simultaneous_synack(const struct tcp_conn *c, const struct tcp_se
 void tcp_conn_input(struct tcp_conn *c, const struct tcp_seg *seg, tl_usec_t now)
 {
 	c->last_rcv = now;
+	c->segs_in++;
 	if (c->state == TCP_SYN_SENT) {
 		input_syn_sent(c, seg, now);
 		return;
