@@ -339,6 +339,34 @@ static void test_rfc9293_ofo_random_reassembly(void **state)
 	tcp_ofo_fini(&q);
 }
 
+/* Segments arriving in decreasing order, or alternately below and above
+ * one growing range, still reassemble into the stream (the range buffer
+ * grows at either end). */
+static void test_rfc9293_ofo_reverse_and_alternating_arrival(void **state)
+{
+	struct tcp_ofo q;
+	uint32_t rcv_nxt;
+
+	(void)state;
+	tcp_ofo_init(&q, 1 << 20);
+	for (uint32_t i = 300; i >= 1; i--)
+		assert_int_equal(put(&q, 0xfffff000u + i * 97, 97), 0);
+	assert_int_equal(tcp_ofo_nranges(&q), 1);
+	rcv_nxt = 0xfffff000u + 97;
+	assert_int_equal(pull_check(&q, &rcv_nxt), 300 * 97);
+
+	for (uint32_t i = 0; i < 400; i++) {
+		uint32_t k = (i & 1) ? 401 + i / 2 : 400 - i / 2;
+		assert_int_equal(put(&q, 5000 + k * 61, 61), 0);
+		assert_true(tcp_ofo_check(&q));
+	}
+	assert_int_equal(tcp_ofo_nranges(&q), 1);
+	rcv_nxt = 5000 + 201 * 61;
+	assert_int_equal(pull_check(&q, &rcv_nxt), 400 * 61);
+	assert_true(tcp_ofo_empty(&q));
+	tcp_ofo_fini(&q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_rfc9293_ofo_pull_trims_and_respects_space),
 		cmocka_unit_test(test_linux_ofo_limit_refuses_segment),
 		cmocka_unit_test(test_rfc9293_ofo_random_reassembly),
+		cmocka_unit_test(test_rfc9293_ofo_reverse_and_alternating_arrival),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
