@@ -42,9 +42,9 @@ import json, sys
 d = sys.argv[1]
 for line in open(d + "/meson-logs/testlog.json"):
     t = json.loads(line)
-    suite = t.get("suite") or ["?"]
-    s = suite[0].split(":")[-1]
-    print(f"{d} {s}/{t['name']} {t['result']}")
+    # name is "project:suite / test"; print "suite/test" as one word
+    name = t["name"].split(":", 1)[-1].replace(" / ", "/").replace(" ", "_")
+    print(f"{d} {name} {t['result']}")
 PY
 }
 
