@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "netns.h"
+#include "services.h"
 #include "stack.h"
 #include "tap_io.h"
 
@@ -159,6 +161,12 @@ static int wire_up(struct lab *lab, unsigned li, tl_usec_t now, char *err,
 			 w->host->name);
 		return -ENOMEM;
 	}
+	w->svc = services_start(stack_tcp(w->st), now);
+	if (!w->svc) {
+		snprintf(err, errlen, "cannot start the built-in services on %s: out of memory",
+			 w->host->name);
+		return -ENOMEM;
+	}
 	char ip1[16], ip2[16], mac[18];
 	log_debug("%s: %s/%u mac %s on link %s, peer %s in namespace %s (%s %s)",
 		  w->host->name, lab_ip_str(w->host->addr, ip1), w->host->prefix_len,
@@ -212,6 +220,14 @@ fail:
 	return rc;
 }
 
+/* Services are stopped outside the loop, so read the clock here. */
+static tl_usec_t lab_clock_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (tl_usec_t)ts.tv_sec * TL_USEC_PER_SEC + (tl_usec_t)ts.tv_nsec / 1000;
+}
+
 void lab_down(struct lab *lab)
 {
 	if (!lab)
@@ -221,6 +237,7 @@ void lab_down(struct lab *lab)
 		struct lab_wire *w = &lab->wires[i];
 		if (w->tap_fd >= 0)
 			close(w->tap_fd);
+		services_stop(w->svc, lab_clock_now());
 		if (w->st)
 			stack_free(w->st);
 	}

@@ -15,6 +15,7 @@
 #include "tl_types.h"
 
 struct stack;
+struct services;
 
 /* One link at run time: a stack host wired to a kernel host's TAP.
  * Invariant while the lab is up: st != NULL and tap_fd >= 0. */
@@ -23,6 +24,7 @@ struct lab_wire {
 	const struct lab_host *peer; /* the kernel host (namespace + TAP) */
 	const struct lab_link *link;
 	struct stack *st;
+	struct services *svc;        /* built-in echo, http, ... on the host */
 	int tap_fd;
 	/* Edge counters (the stack cannot see these). */
 	uint64_t tx_dropped; /* frames the TAP refused (queue full) */
