@@ -160,23 +160,24 @@ ssize_t tcp_recv(struct tcp_conn *c, void *buf, size_t len, tl_usec_t now)
 	return (ssize_t)n;
 }
 
-int tcp_shutdown_write(struct tcp_conn *c, tl_usec_t now)
+/* Queues our FIN; `why` names the application call in the event. */
+static void shutdown_write(struct tcp_conn *c, const char *why, tl_usec_t now)
 {
 	if (c->shut_wr)
-		return 0;
+		return;
 	tcp_enter(c->th, now);
 	switch ((enum tcp_state)c->state) {
 	case TCP_SYN_RECV:
 	case TCP_ESTABLISHED:
 		c->shut_wr = true;
-		tcp_set_state(c, TCP_FIN_WAIT1, TCP_CAUSE_APP("shutdown"), now);
+		tcp_set_state(c, TCP_FIN_WAIT1, TCP_CAUSE_APP(why), now);
 		break;
 	case TCP_CLOSE_WAIT:
 		c->shut_wr = true;
-		tcp_set_state(c, TCP_LAST_ACK, TCP_CAUSE_APP("shutdown"), now);
+		tcp_set_state(c, TCP_LAST_ACK, TCP_CAUSE_APP(why), now);
 		break;
 	case TCP_SYN_SENT:
-		tcp_conn_done(c, 0, TCP_CAUSE_APP("shutdown"), now);
+		tcp_conn_done(c, 0, TCP_CAUSE_APP(why), now);
 		break;
 	case TCP_FIN_WAIT1:
 	case TCP_FIN_WAIT2:
@@ -189,6 +190,11 @@ int tcp_shutdown_write(struct tcp_conn *c, tl_usec_t now)
 	}
 	tcp_output(c, now);
 	tcp_leave(c->th);
+}
+
+int tcp_shutdown_write(struct tcp_conn *c, tl_usec_t now)
+{
+	shutdown_write(c, "shutdown", now);
 	return 0;
 }
 
@@ -207,7 +213,7 @@ void tcp_close(struct tcp_conn *c, tl_usec_t now)
 		tcp_send_rst_conn(c, now);
 		tcp_conn_done(c, -ECONNRESET, TCP_CAUSE_APP("close-unread"), now);
 	} else if (c->state != TCP_CLOSE) {
-		tcp_shutdown_write(c, now);
+		shutdown_write(c, "close", now);
 		if (c->state == TCP_FIN_WAIT2) {
 			c->app_released = true;
 			tcp_timer_stop(&c->keepalive_t);
