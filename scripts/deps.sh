@@ -15,6 +15,7 @@ packages=(
 	# run and test
 	iproute2          # ip netns / ip link / ip addr
 	iputils-ping iputils-arping
+	netcat-openbsd curl  # TCP interop tests against the stack
 	util-linux        # unshare, setpriv, mountpoint (integration tests)
 	procps            # pgrep
 	python3           # scripts/test.sh summary (meson needs it anyway)
