@@ -149,10 +149,13 @@ ssize_t tcp_recv(struct tcp_conn *c, void *buf, size_t len, tl_usec_t now)
 			return c->err;
 		return c->state == TCP_CLOSE ? 0 : -EAGAIN;
 	}
-	/* Linux tcp_cleanup_rbuf(): announce a window that reopened a lot. */
-	size_t free_now = bytering_space(&c->rcvq);
+	/* Linux tcp_cleanup_rbuf(): announce a window that at least doubled.
+	 * What we could advertise is capped by the window field (and its
+	 * scale), not just by the free buffer. */
+	uint64_t clamp = TL_MIN((uint64_t)65535 << c->rcv_wscale, (uint64_t)c->rcvq.max);
+	uint64_t new_wnd = TL_MIN((uint64_t)bytering_space(&c->rcvq), clamp);
 	if (c->state != TCP_CLOSE && c->state != TCP_SYN_SENT && !c->fin_rcvd &&
-	    free_now >= 2 * (size_t)before && free_now - before >= c->advmss) {
+	    2 * (uint64_t)before <= clamp && new_wnd && new_wnd >= 2 * (uint64_t)before) {
 		tcp_enter(c->th, now);
 		tcp_send_ack(c, now);
 		tcp_leave(c->th);
@@ -216,9 +219,7 @@ void tcp_close(struct tcp_conn *c, tl_usec_t now)
 		shutdown_write(c, "close", now);
 		if (c->state == TCP_FIN_WAIT2) {
 			c->app_released = true;
-			tcp_timer_stop(&c->keepalive_t);
-			uint64_t t = (uint64_t)TL_MAX(th->sysctl->tcp_fin_timeout, 0) * TL_USEC_PER_SEC;
-			tcp_timer_arm(th, &c->keepalive_t, now + t);
+			tcp_arm_fin_wait2_timer(c, now);
 		}
 	}
 	tcp_conn_release(c);
@@ -235,7 +236,9 @@ void tcp_abort(struct tcp_conn *c, tl_usec_t now)
 		return;
 	}
 	if (c->state != TCP_CLOSE && c->state != TCP_SYN_SENT) {
-		th->mib->tcpext.TCPAbortOnLinger++;
+		/* Linux tcp_close() with a zero linger time counts this as
+		 * TCPAbortOnData (TCPAbortOnLinger is the FIN_WAIT2 linger2 < 0 case). */
+		th->mib->tcpext.TCPAbortOnData++;
 		tcp_send_rst_conn(c, now);
 	}
 	if (c->state != TCP_CLOSE)

@@ -276,7 +276,9 @@ void tcp_set_state(struct tcp_conn *c, int to, struct tcp_cause cause, tl_usec_t
 	if (counts_as_established(from) && !counts_as_established(to))
 		m->CurrEstab--;
 	if (to == TCP_CLOSE) {
-		if (counts_as_established(from) && cause.seg && (cause.seg->flags & TH_RST))
+		/* Linux counts every ESTABLISHED/CLOSE_WAIT -> CLOSE, whoever
+		 * reset: a received RST, our abort, a timeout. */
+		if (counts_as_established(from))
 			m->EstabResets++;
 		if (from == TCP_SYN_SENT || from == TCP_SYN_RECV)
 			m->AttemptFails++;

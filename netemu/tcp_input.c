@@ -41,6 +41,7 @@ void tcp_input(struct tcp_host *th, const struct ipv4_pkt *ip, tl_usec_t now)
 	} else {
 		input_closed(th, &seg, now);
 	}
+	th->tw_isn = 0;
 	tcp_leave(th);
 }
 
@@ -279,14 +280,6 @@ static void update_window(struct tcp_conn *c, const struct tcp_seg *seg, tl_usec
 	}
 }
 
-static void orphan_fin_wait2_timer(struct tcp_conn *c, tl_usec_t now)
-{
-	/* Linux tcp_fin_time(): max(tcp_fin_timeout, 3.5 x RTO). */
-	uint64_t fin_timeout = (uint64_t)TL_MAX(c->th->sysctl->tcp_fin_timeout, 0) * TL_USEC_PER_SEC;
-	uint64_t rto = tcp_rtt_rto(&c->rtt, tcp_rto_max_us(c->th));
-	tcp_timer_arm(c->th, &c->keepalive_t, now + TL_MAX(fin_timeout, rto * 7 / 2));
-}
-
 /* RFC 9293 §3.10.7.4 fifth: the ACK field. */
 static enum tcp_verdict check_ack(struct tcp_conn *c, const struct tcp_seg *seg, tl_usec_t now)
 {
@@ -319,7 +312,7 @@ static enum tcp_verdict check_ack(struct tcp_conn *c, const struct tcp_seg *seg,
 		if (fin_acked) {
 			tcp_set_state(c, TCP_FIN_WAIT2, TCP_CAUSE_SEG(seg, "ACK"), now);
 			if (c->app_released)
-				orphan_fin_wait2_timer(c, now);
+				tcp_arm_fin_wait2_timer(c, now);
 		}
 		break;
 	case TCP_CLOSING:

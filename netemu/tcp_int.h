@@ -205,6 +205,7 @@ struct tcp_tw {
 	uint16_t rcv_wnd;          /* raw window to advertise */
 	bool ts_ok;
 	uint8_t substate;          /* TCP_TIME_WAIT */
+	uint16_t ev_flags;         /* TL_EVF_* of the connection, for its last event */
 	tl_usec_t created;
 };
 
@@ -222,6 +223,9 @@ struct tcp_host {
 	uint8_t isn_key[16];
 	uint64_t next_id;
 	uint32_t tw_count;
+	/* ISS for the request a SYN on a TIME_WAIT tuple creates (Linux
+	 * tcp_tw_isn); 0 = none. Set and consumed within one tcp_input. */
+	uint32_t tw_isn;
 	uint16_t next_port;
 	/* Deferred notifications and frees (see tcp_dispatch). */
 	struct tcp_conn *notify_head;
@@ -290,6 +294,8 @@ bool tcp_oow_ack_allowed(struct tcp_conn *c, tl_usec_t now);
 void tcp_timer_arm(struct tcp_host *th, struct tcp_timer *t, tl_usec_t when);
 void tcp_timer_stop(struct tcp_timer *t);
 void tcp_arm_rtx(struct tcp_conn *c, tl_usec_t now);
+/* An orphaned FIN_WAIT2 ends silently after Linux's tcp_fin_time(). */
+void tcp_arm_fin_wait2_timer(struct tcp_conn *c, tl_usec_t now);
 void tcp_conn_stop_timers(struct tcp_conn *c);
 void tcp_timers_run(struct tcp_host *th, tl_usec_t now);
 uint32_t tcp_rto_min_us(const struct tcp_host *th);
@@ -309,7 +315,8 @@ void tcp_conn_input(struct tcp_conn *c, const struct tcp_seg *seg, tl_usec_t now
 /* Moves c into TIME_WAIT: a compact record replaces it in the table. */
 void tcp_enter_time_wait(struct tcp_conn *c, struct tcp_cause cause, tl_usec_t now);
 /* Returns true if the segment was consumed; false means "treat it as a
- * new SYN on the listener" (the entry is gone then). */
+ * new SYN on the listener" (the entry is gone then, and th->tw_isn holds
+ * the ISS the new request must use). */
 bool tcp_tw_input(struct tcp_host *th, struct tcp_tw *tw, const struct tcp_seg *seg,
 		  tl_usec_t now);
 void tcp_tw_timer(struct tcp_host *th, struct tcp_tw *tw, tl_usec_t now);

@@ -28,6 +28,13 @@ static bool accept_queue_full(const struct tcp_listener *q)
 	return q->accept_len > (uint32_t)q->backlog;
 }
 
+/* The window of our SYN-ACKs (never scaled in a SYN, RFC 7323 §2.2). A
+ * child starts with it: the peer may fill it before we send anything. */
+static uint16_t synack_window(const struct tcp_host *th)
+{
+	return (uint16_t)TL_MIN(TL_MAX(th->sysctl->tcp_rmem[2], 0), 65535);
+}
+
 static void req_send_synack(struct tcp_host *th, const struct tcp_req *r, tl_usec_t now)
 {
 	struct tcp_opts o = { .has_mss = true, .mss = tcp_local_mss(th) };
@@ -39,9 +46,8 @@ static void req_send_synack(struct tcp_host *th, const struct tcp_req *r, tl_use
 		o.ts_val = tcp_ts_now(th, now);
 		o.ts_ecr = r->ts_recent;
 	}
-	uint16_t wnd = (uint16_t)TL_MIN(th->sysctl->tcp_rmem[2], 65535);
 	tcp_send_raw(th, r->h.laddr, r->h.lport, r->h.raddr, r->h.rport, r->iss, r->irs + 1,
-		     TH_SYN | TH_ACK, wnd, &o, now);
+		     TH_SYN | TH_ACK, synack_window(th), &o, now);
 }
 
 void tcp_req_free(struct tcp_host *th, struct tcp_req *r)
@@ -110,9 +116,8 @@ static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *seg, tl
 	q->last_overflow = now;
 	q->overflowed = true;
 	th->mib->tcpext.SyncookiesSent++;
-	uint16_t wnd = (uint16_t)TL_MIN(s->tcp_rmem[2], 65535);
 	tcp_send_raw(th, seg->daddr, seg->dport, seg->saddr, seg->sport, isn, seg->seq + 1,
-		     TH_SYN | TH_ACK, wnd, &o, now);
+		     TH_SYN | TH_ACK, synack_window(th), &o, now);
 }
 
 /* Makes an ESTABLISHED child of listener l and queues it for accept(). */
@@ -137,7 +142,8 @@ static struct tcp_conn *child_new(struct tcp_conn *l, const struct tcp_seg *seg,
 	c->snd_una = c->snd_nxt = c->snd_max = iss + 1;
 	c->irs = seg->seq - 1;
 	c->rcv_nxt = seg->seq;
-	c->rcv_adv = c->rcv_nxt;
+	c->rcv_wnd = synack_window(th);
+	c->rcv_adv = c->rcv_nxt + c->rcv_wnd; /* what our SYN-ACK offered */
 	c->snd_wl1 = seg->seq;
 	c->snd_wl2 = seg->ack;
 	c->keepalive = l->keepalive;
@@ -255,7 +261,8 @@ static void listen_syn(struct tcp_conn *l, const struct tcp_seg *seg, tl_usec_t 
 	r->listener = l;
 	r->id = th->next_id++;
 	r->irs = seg->seq;
-	r->iss = tcp_new_isn(th, seg->daddr, seg->dport, seg->saddr, seg->sport, now);
+	r->iss = th->tw_isn ? th->tw_isn
+			    : tcp_new_isn(th, seg->daddr, seg->dport, seg->saddr, seg->sport, now);
 	r->created = now;
 	opts_from_syn(th, seg, r);
 	tcp_hash_insert(th, &r->h);

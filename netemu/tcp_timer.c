@@ -56,6 +56,14 @@ void tcp_arm_rtx(struct tcp_conn *c, tl_usec_t now)
 	tcp_timer_arm(th, &c->rtx, now + wait);
 }
 
+void tcp_arm_fin_wait2_timer(struct tcp_conn *c, tl_usec_t now)
+{
+	/* Linux tcp_fin_time(): max(tcp_fin_timeout, 3.5 x RTO). */
+	uint64_t fin_timeout = (uint64_t)TL_MAX(c->th->sysctl->tcp_fin_timeout, 0) * TL_USEC_PER_SEC;
+	uint64_t rto = tcp_rtt_rto(&c->rtt, tcp_rto_max_us(c->th));
+	tcp_timer_arm(c->th, &c->keepalive_t, now + TL_MAX(fin_timeout, rto * 7 / 2));
+}
+
 static void syn_sent_timeout(struct tcp_conn *c, tl_usec_t now)
 {
 	struct tcp_host *th = c->th;

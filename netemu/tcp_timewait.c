@@ -24,7 +24,7 @@ void tcp_tw_free(struct tcp_host *th, struct tcp_tw *tw)
 
 static void tw_end(struct tcp_host *th, struct tcp_tw *tw, struct tcp_cause cause, tl_usec_t now)
 {
-	tcp_emit_state(th, tw->id, &tw->h, TCP_TIME_WAIT, TCP_CLOSE, cause, 0, now);
+	tcp_emit_state(th, tw->id, &tw->h, TCP_TIME_WAIT, TCP_CLOSE, cause, tw->ev_flags, now);
 	tcp_tw_free(th, tw);
 }
 
@@ -38,7 +38,8 @@ void tcp_enter_time_wait(struct tcp_conn *c, struct tcp_cause cause, tl_usec_t n
 	if (!tw) {
 		/* Linux: beyond tcp_max_tw_buckets the socket just closes. */
 		th->mib->tcpext.TCPTimeWaitOverflow++;
-		tcp_conn_done(c, 0, TCP_CAUSE_TIMER("tw_overflow"), now);
+		cause.name = "tw_overflow";
+		tcp_conn_done(c, 0, cause, now);
 		return;
 	}
 	tcp_set_state(c, TCP_TIME_WAIT, cause, now);
@@ -56,6 +57,7 @@ void tcp_enter_time_wait(struct tcp_conn *c, struct tcp_cause cause, tl_usec_t n
 	tw->rcv_wnd = tcp_raw_window(c);
 	tw->substate = TCP_TIME_WAIT;
 	tw->created = now;
+	tw->ev_flags = (c->passive ? TL_EVF_PASSIVE : 0) | (c->from_cookie ? TL_EVF_FROM_COOKIE : 0);
 	/* The record takes over the tuple; the full connection ends silently
 	 * (its history continues under the same id). */
 	tcp_hash_remove(th, &c->h);
@@ -82,15 +84,20 @@ bool tcp_tw_input(struct tcp_host *th, struct tcp_tw *tw, const struct tcp_seg *
 		  tl_usec_t now)
 {
 	if (seg->flags & TH_RST) {
-		/* Linux: TIME_WAIT assassination is allowed unless tcp_rfc1337. */
-		if (!th->sysctl->tcp_rfc1337)
+		/* Linux: TIME_WAIT assassination by a reset at RCV.NXT is
+		 * allowed unless tcp_rfc1337; any other reset is ignored. */
+		if (seg->seq == tw->rcv_nxt && !th->sysctl->tcp_rfc1337)
 			tw_end(th, tw, TCP_CAUSE_SEG(seg, "RST"), now);
 		return true;
 	}
 	if ((seg->flags & (TH_SYN | TH_ACK)) == TH_SYN &&
 	    (seq_gt(seg->seq, tw->rcv_nxt) ||
 	     (tw->ts_ok && seg->opt.has_ts && seq_gt(seg->opt.ts_val, tw->ts_recent)))) {
-		/* RFC 9293 / Linux: a new SYN beyond the old stream reopens the tuple. */
+		/* RFC 1122 4.2.2.13 / Linux: a new SYN beyond the old stream
+		 * reopens the tuple, with an ISS beyond anything the old
+		 * incarnation sent (Linux: snd_nxt + 65535 + 2, never 0). */
+		uint32_t isn = tw->snd_nxt + 65535 + 2;
+		th->tw_isn = isn ? isn : 1;
 		tw_end(th, tw, TCP_CAUSE_SEG(seg, "SYN"), now);
 		return false;
 	}

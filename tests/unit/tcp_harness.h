@@ -46,23 +46,31 @@ static const uint8_t h_peer_mac[6] = { 0x02, 0, 0xc6, 0x12, 0, 0x02 };
 #define SEG(...) ((struct tcp_seg){ .sport = 40000, .dport = 80, .wnd = 65535, __VA_ARGS__ })
 
 #define H_MAX_OUT 4096
+#define H_MAX_EV 8192
 
 struct h_out {
 	struct tcp_seg seg;
 	uint8_t payload[2048];
 };
 
+/* The harness keeps every event the stack emitted, in order: h_events_to
+ * and h_next_state consume them from ev_read; h_state_of scans them all.
+ * Invariant: ev_read <= ev_count <= H_MAX_EV. */
 struct harness {
 	struct stack *st;
 	tl_usec_t now;
 	struct h_out out[H_MAX_OUT];
 	unsigned out_head, out_count;
 	unsigned non_tcp;  /* frames out that were not TCP (ARP, ICMP) */
+	struct tl_event ev[H_MAX_EV];
+	unsigned ev_count, ev_read;
 };
 
 static inline void h_collect(struct harness *h)
 {
 	struct pktbuf *pb;
+	while (h->ev_count < H_MAX_EV && stack_pop_event(h->st, &h->ev[h->ev_count]))
+		h->ev_count++;
 	while ((pb = stack_pop_output(h->st))) {
 		struct eth_frame f;
 		struct ipv4_pkt ip;
@@ -144,6 +152,7 @@ static inline struct harness *h_new_with(void (*tune)(struct tcp_sysctl *))
 	pktbuf_free(arp);
 	h->out_count = 0;
 	h->non_tcp = 0;
+	h->ev_count = h->ev_read = 0;
 	return h;
 }
 
@@ -247,16 +256,64 @@ static inline tl_usec_t h_wait_segment(struct harness *h, tl_usec_t limit)
 	return h->now - start;
 }
 
-/* Counts the state events queued so far that reached `state`, draining
- * them; returns how many matched. */
+/* Counts the state events emitted since the last call that reached
+ * `state`, consuming them; returns how many matched. */
 static inline int h_events_to(struct harness *h, int state)
 {
-	struct tl_event ev;
 	int n = 0;
-	while (stack_pop_event(h->st, &ev))
-		if (ev.kind == TL_EV_TCP_STATE && ev.new_state == state)
+	h_collect(h);
+	for (; h->ev_read < h->ev_count; h->ev_read++)
+		if (h->ev[h->ev_read].kind == TL_EV_TCP_STATE && h->ev[h->ev_read].new_state == state)
 			n++;
 	return n;
+}
+
+/* Consumes every event emitted so far (a test's starting line). */
+static inline void h_skip_events(struct harness *h)
+{
+	h_collect(h);
+	h->ev_read = h->ev_count;
+}
+
+/* Consumes the next state event; false when none is left. */
+static inline bool h_next_state(struct harness *h, struct tl_event *out)
+{
+	h_collect(h);
+	for (; h->ev_read < h->ev_count; h->ev_read++) {
+		if (h->ev[h->ev_read].kind == TL_EV_TCP_STATE) {
+			*out = h->ev[h->ev_read++];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Checks the next state event: from -> to, caused by `kind` named `cause`. */
+static inline void h_expect_transition(struct harness *h, int from, int to, int kind,
+				       const char *cause)
+{
+	struct tl_event ev;
+	if (!h_next_state(h, &ev))
+		fail_msg("expected %s -> %s (%s), got no event", tcp_state_name(from),
+			 tcp_state_name(to), cause);
+	if (ev.old_state != from || ev.new_state != to || ev.cause_kind != kind ||
+	    strcmp(ev.cause, cause) != 0)
+		fail_msg("expected %s -> %s (kind %d \"%s\"), got %s -> %s (kind %d \"%s\")",
+			 tcp_state_name(from), tcp_state_name(to), kind, cause,
+			 tcp_state_name(ev.old_state), tcp_state_name(ev.new_state), ev.cause_kind,
+			 ev.cause);
+}
+
+/* The state the last event for our port `lport` and the peer's port
+ * `rport` reported (0 if there was none), whether consumed or not. */
+static inline int h_state_of(struct harness *h, uint16_t lport, uint16_t rport)
+{
+	h_collect(h);
+	for (unsigned i = h->ev_count; i-- > 0;)
+		if (h->ev[i].kind == TL_EV_TCP_STATE && h->ev[i].lport == lport &&
+		    h->ev[i].rport == rport)
+			return h->ev[i].new_state;
+	return 0;
 }
 
 /* A full connection on a listener at port 80: SYN, SYN-ACK, ACK. Returns
@@ -267,6 +324,145 @@ static inline uint32_t h_handshake(struct harness *h, uint32_t peer_isn)
 	struct tcp_seg synack = h_expect(h, SEG(.flags = TH_SYN | TH_ACK, .ack = peer_isn + 1));
 	h_inject(h, SEG(.flags = TH_ACK, .seq = peer_isn + 1, .ack = synack.seq + 1));
 	return synack.seq;
+}
+
+/* ---- The scripted peer of one connection ---- */
+
+/* One connection as the peer sees it. Invariant: seq is the next sequence
+ * number the peer will send and ack the next one it expects from us; c is
+ * our end (accepted, or from tcp_connect), NULL once we released it. */
+struct h_peer {
+	struct tcp_conn *c;
+	uint16_t port;      /* the peer's port */
+	uint16_t our_port;
+	uint32_t iss;       /* our initial sequence number */
+	uint32_t seq, ack;
+	struct tcp_opts opt; /* options the peer puts on every segment (timestamps) */
+};
+
+/* Injects a segment from the peer at its current sequence numbers and
+ * advances them by what it occupies (data, SYN, FIN). */
+static inline void h_peer_send(struct harness *h, struct h_peer *p, uint8_t flags,
+			       const void *data, uint32_t len)
+{
+	h_inject(h, SEG(.sport = p->port, .dport = p->our_port, .seq = p->seq, .ack = p->ack,
+			.flags = flags, .payload = data, .len = len, .opt = p->opt));
+	p->seq += len + !!(flags & TH_SYN) + !!(flags & TH_FIN);
+}
+
+/* The peer's pure ACK of everything we sent so far. */
+static inline void h_peer_ack(struct harness *h, struct h_peer *p)
+{
+	h_peer_send(h, p, TH_ACK, NULL, 0);
+}
+
+/* Pops the next segment and, when it carries data or a FIN, moves the
+ * peer's ack past it (the peer "received" it). */
+static inline struct tcp_seg h_peer_recv(struct harness *h, struct h_peer *p, struct tcp_seg want)
+{
+	struct tcp_seg s = h_expect(h, want);
+	uint32_t end = s.seq + s.len + !!(s.flags & (TH_SYN | TH_FIN));
+	if ((int32_t)(end - p->ack) > 0)
+		p->ack = end;
+	return s;
+}
+
+static inline struct tcp_conn *h_listen(struct harness *h, uint16_t port, int backlog)
+{
+	struct tcp_conn *l;
+	assert_int_equal(tcp_listen(stack_tcp(h->st), port, backlog, NULL, NULL, &l), 0);
+	return l;
+}
+
+/* Opens a connection from the peer's `port` to listener l (on port 80)
+ * with SYN options `opt` and accepts it. The final ACK comes `rtt` after
+ * the SYN-ACK, which makes our first RTT sample exactly `rtt`. */
+static inline struct h_peer h_open_opt(struct harness *h, struct tcp_conn *l, uint16_t port,
+				       uint32_t peer_isn, struct tcp_opts opt, tl_usec_t rtt)
+{
+	struct h_peer p = { .port = port, .our_port = 80, .seq = peer_isn };
+	h_inject(h, SEG(.flags = TH_SYN, .sport = port, .seq = peer_isn, .opt = opt));
+	struct tcp_seg sa = h_expect(h, SEG(.flags = TH_SYN | TH_ACK, .ack = peer_isn + 1));
+	h_advance(h, rtt);
+	p.iss = sa.seq;
+	p.seq = peer_isn + 1;
+	p.ack = sa.seq + 1;
+	if (opt.has_ts) {
+		p.opt.has_ts = true;
+		p.opt.ts_val = opt.ts_val + 1;
+		p.opt.ts_ecr = sa.opt.ts_val;
+	}
+	h_peer_ack(h, &p);
+	p.c = tcp_accept(l, h->now);
+	assert_non_null(p.c);
+	assert_int_equal(tcp_conn_state(p.c), TCP_ESTABLISHED);
+	return p;
+}
+
+/* The common case: MSS 1460 and nothing else, from port 40000. */
+static inline struct h_peer h_open(struct harness *h, struct tcp_conn *l, uint32_t peer_isn)
+{
+	return h_open_opt(h, l, 40000, peer_isn, (struct tcp_opts){ .has_mss = true, .mss = 1460 }, 0);
+}
+
+/* Reads everything the application can read now into buf (up to cap). */
+static inline size_t h_read(struct harness *h, struct tcp_conn *c, void *buf, size_t cap)
+{
+	size_t got = 0;
+	ssize_t n;
+	while (got < cap && (n = tcp_recv(c, (uint8_t *)buf + got, cap - got, h->now)) > 0)
+		got += (size_t)n;
+	return got;
+}
+
+/* State fixtures: a passive connection on listener l (port 80) driven by
+ * the real path into `state`, with every segment checked on the way. The
+ * application keeps its handle (it half-closes with tcp_shutdown_write
+ * rather than tcp_close), so nothing is orphaned. In TIME_WAIT the handle
+ * is already CLOSE: the compact TIME_WAIT record holds the tuple. */
+static inline struct h_peer h_conn_in(struct harness *h, struct tcp_conn *l, int state)
+{
+	struct h_peer p = h_open(h, l, 1000);
+	switch (state) {
+	case TCP_ESTABLISHED:
+		break;
+	case TCP_FIN_WAIT1: /* our FIN is out, not yet acknowledged */
+		tcp_shutdown_write(p.c, h->now);
+		h_peer_recv(h, &p, SEG(.flags = TH_FIN | TH_ACK));
+		break;
+	case TCP_FIN_WAIT2: /* our FIN is acknowledged */
+		tcp_shutdown_write(p.c, h->now);
+		h_peer_recv(h, &p, SEG(.flags = TH_FIN | TH_ACK));
+		h_peer_ack(h, &p);
+		break;
+	case TCP_TIME_WAIT: /* both FINs exchanged, we closed first */
+		tcp_shutdown_write(p.c, h->now);
+		h_peer_recv(h, &p, SEG(.flags = TH_FIN | TH_ACK));
+		h_peer_ack(h, &p);
+		h_peer_send(h, &p, TH_FIN | TH_ACK, NULL, 0);
+		h_expect(h, SEG(.flags = TH_ACK, .ack = p.seq));
+		break;
+	case TCP_CLOSE_WAIT: /* the peer's FIN is in (its ACK is delayed) */
+		h_peer_send(h, &p, TH_FIN | TH_ACK, NULL, 0);
+		break;
+	case TCP_CLOSING: /* FINs crossed: the peer's FIN does not ack ours */
+		tcp_shutdown_write(p.c, h->now);
+		h_expect(h, SEG(.flags = TH_FIN | TH_ACK));
+		h_peer_send(h, &p, TH_FIN | TH_ACK, NULL, 0);
+		h_expect(h, SEG(.flags = TH_ACK, .ack = p.seq));
+		break;
+	case TCP_LAST_ACK: /* the peer's FIN is in, ours is out */
+		h_peer_send(h, &p, TH_FIN | TH_ACK, NULL, 0);
+		tcp_shutdown_write(p.c, h->now);
+		h_peer_recv(h, &p, SEG(.flags = TH_FIN | TH_ACK, .ack = p.seq));
+		break;
+	default:
+		fail_msg("no fixture for state %s", tcp_state_name(state));
+	}
+	h_expect_nothing(h);
+	assert_int_equal(tcp_conn_state(p.c), state == TCP_TIME_WAIT ? TCP_CLOSE : state);
+	assert_int_equal(h_state_of(h, 80, p.port), state);
+	return p;
 }
 
 #endif
