@@ -206,6 +206,7 @@ struct tcp_tw {
 	bool ts_ok;
 	uint8_t substate;          /* TCP_TIME_WAIT */
 	uint16_t ev_flags;         /* TL_EVF_* of the connection, for its last event */
+	uint32_t last_oow_ack_ms;  /* last rate-limited re-ACK (ms clock); 0 = never */
 	tl_usec_t created;
 };
 

@@ -107,10 +107,21 @@ bool tcp_tw_input(struct tcp_host *th, struct tcp_tw *tw, const struct tcp_seg *
 		tw_send_ack(th, tw, now);
 		return true;
 	}
-	if (seg->len || (seg->flags & (TH_SYN | TH_FIN)))
-		tw_send_ack(th, tw, now);
-	else
-		th->mib->tcpext.TCPACKSkippedTimeWait++;
+	bool occupies = seg->len || (seg->flags & (TH_SYN | TH_FIN));
+	if (!occupies && seg->seq == tw->rcv_nxt)
+		return true; /* Linux: a bare ACK at RCV.NXT is taken silently */
+	/* Linux tcp_timewait_check_oow_rate_limit(): anything else is
+	 * answered with an ACK, an old bare ACK at most once per 500 ms
+	 * (segments occupying sequence space are never limited). */
+	uint32_t ms = (uint32_t)(now / TL_USEC_PER_MSEC);
+	if (!occupies) {
+		if (tw->last_oow_ack_ms && ms - tw->last_oow_ack_ms < 500) {
+			th->mib->tcpext.TCPACKSkippedTimeWait++;
+			return true;
+		}
+		tw->last_oow_ack_ms = ms ? ms : 1;
+	}
+	tw_send_ack(th, tw, now);
 	return true;
 }
 
