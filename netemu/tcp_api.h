@@ -30,7 +30,7 @@ struct tcp_callbacks {
 	void (*on_readable)(void *ctx, struct tcp_conn *c);       /* data or EOF */
 	void (*on_writable)(void *ctx, struct tcp_conn *c);       /* send space freed */
 	void (*on_closed)(void *ctx, struct tcp_conn *c, int err); /* 0, -ECONNRESET,
-	                                       -ECONNREFUSED, -ETIMEDOUT */
+	                       -EPIPE (reset in CLOSE_WAIT), -ECONNREFUSED, -ETIMEDOUT */
 };
 
 /* Opens a listener on our address; backlog is capped by somaxconn. */

@@ -95,6 +95,31 @@ static void input_syn_sent(struct tcp_conn *c, const struct tcp_seg *seg, tl_use
 	tcp_send_syn(c, true, now);
 }
 
+/* Linux tcp_reset_check(): after the peer's FIN, a reset may carry the
+ * FIN's own sequence number (RCV.NXT - 1); Linux accepts it as exact. */
+static bool rst_after_fin(const struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	return seg->seq == c->rcv_nxt - 1 &&
+	       (c->state == TCP_CLOSE_WAIT || c->state == TCP_CLOSING || c->state == TCP_LAST_ACK);
+}
+
+/* RFC 5961 §4.2 (fourth step) and Linux's syn_challenge: any SYN on a
+ * synchronized connection, in the window or not, gets a rate-limited
+ * challenge ACK and is dropped. Linux counts it as an input error when it
+ * reaches an ESTABLISHED socket. */
+static enum tcp_verdict syn_challenge(struct tcp_conn *c, tl_usec_t now)
+{
+	struct stack_counters *mib = c->th->mib;
+	if (c->state == TCP_ESTABLISHED)
+		mib->tcp.InErrs++;
+	mib->tcpext.TCPSYNChallenge++;
+	if (tcp_oow_ack_allowed(c, now)) {
+		mib->tcpext.TCPChallengeACK++;
+		tcp_send_ack(c, now);
+	}
+	return TCP_DROP;
+}
+
 /* RFC 9293 §3.10.7.4 first: sequence acceptability, with PAWS (RFC 7323). */
 static enum tcp_verdict check_seq(struct tcp_conn *c, const struct tcp_seg *seg, tl_usec_t now)
 {
@@ -118,9 +143,12 @@ static enum tcp_verdict check_seq(struct tcp_conn *c, const struct tcp_seg *seg,
 		ok = true;
 	if (!ok) {
 		if (rst)
-			return TCP_DROP;
-		/* RFC 5961 §5 / Linux: duplicate ACKs for pure segments are rate limited. */
-		if (seg->len == 0 && !tcp_oow_ack_allowed(c, now))
+			return rst_after_fin(c, seg) ? TCP_CONTINUE : TCP_DROP;
+		if (seg->flags & TH_SYN)
+			return syn_challenge(c, now);
+		/* RFC 5961 §5 / Linux tcp_oow_rate_limited(): the ACK answering a
+		 * segment that occupies no sequence space is rate limited. */
+		if (seglen == 0 && !tcp_oow_ack_allowed(c, now))
 			return TCP_DROP;
 		return TCP_DROP_SEND_ACK;
 	}
@@ -135,13 +163,14 @@ static enum tcp_verdict check_rst(struct tcp_conn *c, const struct tcp_seg *seg,
 {
 	if (!(seg->flags & TH_RST))
 		return TCP_CONTINUE;
-	if (seg->seq != c->rcv_nxt) {
+	if (seg->seq != c->rcv_nxt && !rst_after_fin(c, seg)) {
 		if (tcp_oow_ack_allowed(c, now)) {
 			c->th->mib->tcpext.TCPChallengeACK++;
 			tcp_send_ack(c, now);
 		}
 		return TCP_DROP;
 	}
+	/* Linux tcp_reset(): the error the application sees. */
 	int err = -ECONNRESET;
 	switch ((enum tcp_state)c->state) {
 	case TCP_SYN_RECV:
@@ -150,12 +179,12 @@ static enum tcp_verdict check_rst(struct tcp_conn *c, const struct tcp_seg *seg,
 	case TCP_ESTABLISHED:
 	case TCP_FIN_WAIT1:
 	case TCP_FIN_WAIT2:
-	case TCP_CLOSE_WAIT:
-		err = -ECONNRESET;
-		break;
 	case TCP_CLOSING:
 	case TCP_LAST_ACK:
-		err = 0;
+		err = -ECONNRESET;
+		break;
+	case TCP_CLOSE_WAIT:
+		err = -EPIPE; /* the peer had finished sending: writes broke */
 		break;
 	case TCP_SYN_SENT:
 	case TCP_TIME_WAIT:
@@ -173,13 +202,7 @@ static enum tcp_verdict check_syn(struct tcp_conn *c, const struct tcp_seg *seg,
 {
 	if (!(seg->flags & TH_SYN))
 		return TCP_CONTINUE;
-	struct mib_tcpext *x = &c->th->mib->tcpext;
-	x->TCPSYNChallenge++;
-	if (tcp_oow_ack_allowed(c, now)) {
-		x->TCPChallengeACK++;
-		tcp_send_ack(c, now);
-	}
-	return TCP_DROP;
+	return syn_challenge(c, now);
 }
 
 static void enter_fast_recovery(struct tcp_conn *c, tl_usec_t now)
@@ -388,6 +411,14 @@ static enum tcp_verdict process_text(struct tcp_conn *c, const struct tcp_seg *s
 	}
 	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t room = seq_gt(c->rcv_nxt + wnd, seq) ? c->rcv_nxt + wnd - seq : 0;
+	if (room == 0) {
+		/* Linux tcp_data_queue(): nothing fits (a shut window); drop it
+		 * and tell the sender at once where we stand. */
+		if (wnd == 0)
+			th->mib->tcpext.TCPZeroWindowDrop++;
+		tcp_send_ack(c, now);
+		return TCP_CONTINUE;
+	}
 	if (len > room)
 		len = room; /* beyond the window we advertised */
 	if (seq != c->rcv_nxt) {

@@ -309,7 +309,15 @@ void tcp_req_input(struct tcp_req *r, const struct tcp_seg *seg, tl_usec_t now)
 	struct mib_tcpext *x = &th->mib->tcpext;
 
 	if (seg->flags & TH_RST) {
-		if (seg->seq == r->irs + 1) {
+		/* Linux tcp_check_req(): a reset anywhere in the window our
+		 * SYN-ACK offered ([RCV.NXT, RCV.NXT + window]) ends the request;
+		 * an RST|ACK acking something else belongs to the listener,
+		 * which ignores it. */
+		uint32_t rcv_nxt = r->irs + 1;
+		if ((seg->flags & TH_ACK) && seg->ack != r->iss + 1)
+			return;
+		if (seq_geq(seg->seq, rcv_nxt) && seq_leq(seg->seq, rcv_nxt + synack_window(th))) {
+			th->mib->tcp.AttemptFails++;
 			x->EmbryonicRsts++;
 			req_drop(th, r, TCP_CAUSE_SEG(seg, "RST"), now);
 		}

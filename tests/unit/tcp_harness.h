@@ -62,6 +62,7 @@ struct harness {
 	struct h_out out[H_MAX_OUT];
 	unsigned out_head, out_count;
 	unsigned non_tcp;  /* frames out that were not TCP (ARP, ICMP) */
+	struct tcp_seg last_sent; /* the newest segment the stack sent (no payload) */
 	struct tl_event ev[H_MAX_EV];
 	unsigned ev_count, ev_read;
 };
@@ -83,6 +84,8 @@ static inline void h_collect(struct harness *h)
 			assert_int_equal(r, TCP_OK); /* every segment we emit is valid */
 			memcpy(o->payload, o->seg.payload, TL_MIN(o->seg.len, sizeof(o->payload)));
 			o->seg.payload = o->payload;
+			h->last_sent = o->seg;
+			h->last_sent.payload = NULL;
 			h->out_count++;
 		} else {
 			h->non_tcp++;
