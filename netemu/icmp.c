@@ -53,8 +53,8 @@ static void count_in(struct mib_icmp *m, uint8_t type)
 }
 
 /* Completes the header in front of the payload already in pb and sends it. */
-static void icmp_send(struct stack *st, uint32_t dst, struct pktbuf *pb,
-		      uint8_t type, uint8_t code, uint32_t rest, tl_usec_t now)
+static void icmp_send(struct stack *st, uint32_t dst, struct pktbuf *pb, uint8_t type,
+		      uint8_t code, uint32_t rest, uint8_t tos, tl_usec_t now)
 {
 	uint8_t *h = pktbuf_push(pb, ICMP_HLEN);
 	h[0] = type;
@@ -68,7 +68,7 @@ static void icmp_send(struct stack *st, uint32_t dst, struct pktbuf *pb,
 		m->OutEchoReps++;
 	else if (type == ICMP_DEST_UNREACH)
 		m->OutDestUnreachs++;
-	if (stack_ip_output(st, dst, IPPROTO_ICMP_, pb, now) < 0)
+	if (stack_ip_output_tos(st, dst, IPPROTO_ICMP_, tos, pb, now) < 0)
 		m->OutErrors++;
 }
 
@@ -86,8 +86,12 @@ void icmp_input(struct stack *st, const struct ipv4_pkt *ip, tl_usec_t now)
 		return;
 	}
 	uint8_t type = ip->payload[0];
+	if (type > 18) { /* Linux icmp_rcv(): beyond NR_ICMP_TYPES is an error */
+		m->InErrors++;
+		return;
+	}
 	count_in(m, type);
-	if (type != ICMP_ECHO || ip->payload[1] != 0)
+	if (type != ICMP_ECHO)
 		return; /* replies and errors have no socket to go to yet */
 
 	/* Echo reply: same identifier, sequence and data. */
@@ -100,7 +104,9 @@ void icmp_input(struct stack *st, const struct ipv4_pkt *ip, tl_usec_t now)
 		return;
 	}
 	memcpy(p, ip->payload + ICMP_HLEN, data_len);
-	icmp_send(st, ip->src, pb, ICMP_ECHOREPLY, 0, be32_at(ip->payload + 4), now);
+	/* Linux icmp_echo(): the code and the TOS come back as they were sent. */
+	icmp_send(st, ip->src, pb, ICMP_ECHOREPLY, ip->payload[1], be32_at(ip->payload + 4), ip->tos,
+		  now);
 }
 
 static bool ipv4_is_special_source(uint32_t a)
@@ -114,7 +120,8 @@ void icmp_send_error(struct stack *st, const struct ipv4_pkt *orig, uint8_t type
 {
 	/* RFC 1122 §3.2.2: never about an ICMP error, a non-first fragment,
 	 * or a datagram whose source names no single host. */
-	if ((orig->frag & IPV4_OFFMASK) || ipv4_is_special_source(orig->src))
+	if ((orig->frag & IPV4_OFFMASK) || ipv4_is_special_source(orig->src) ||
+	    orig->link_broadcast)
 		return;
 	if (orig->proto == IPPROTO_ICMP_ &&
 	    (orig->payload_len < 1 || icmp_is_error_type(orig->payload[0])))
@@ -131,5 +138,7 @@ void icmp_send_error(struct stack *st, const struct ipv4_pkt *orig, uint8_t type
 		return;
 	}
 	memcpy(p, orig->hdr, quote);
-	icmp_send(st, orig->src, pb, type, code, 0, now);
+	/* Linux __icmp_send(): errors go out as Internet control traffic. */
+	icmp_send(st, orig->src, pb, type, code, 0,
+		  (uint8_t)((orig->tos & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL), now);
 }

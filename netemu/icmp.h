@@ -37,7 +37,8 @@ void icmp_input(struct stack *st, const struct ipv4_pkt *ip, tl_usec_t now);
 
 /* Sends an error about `orig` (which we received) back to its source,
  * unless RFC 1122 forbids it (error about an ICMP error, a non-first
- * fragment, a broadcast/multicast or zero source) or the rate limit says no. */
+ * fragment, a broadcast/multicast or zero source, a link-layer broadcast)
+ * or the rate limit says no. */
 void icmp_send_error(struct stack *st, const struct ipv4_pkt *orig, uint8_t type,
 		     uint8_t code, tl_usec_t now);
 

@@ -32,13 +32,14 @@ enum ipv4_drop_reason ipv4_parse(const uint8_t *buf, size_t len, struct ipv4_pkt
 	ip->src = be32_at(buf + 12);
 	ip->dst = be32_at(buf + 16);
 	ip->hdr = buf;
+	ip->link_broadcast = false;
 	ip->payload = buf + ihl;
 	ip->payload_len = (uint16_t)(tot_len - ihl);
 	return IPV4_OK;
 }
 
 int ipv4_push(struct pktbuf *pb, uint32_t src, uint32_t dst, uint8_t proto,
-	      uint8_t ttl, uint16_t id, bool df)
+	      uint8_t tos, uint8_t ttl, uint16_t id, bool df)
 {
 	size_t payload = pb->len;
 	if (payload + IPV4_HLEN > 0xffff)
@@ -47,7 +48,7 @@ int ipv4_push(struct pktbuf *pb, uint32_t src, uint32_t dst, uint8_t proto,
 	if (!p)
 		return -ENOBUFS;
 	p[0] = 0x45;
-	p[1] = 0;
+	p[1] = tos;
 	put_be16(p + 2, (uint16_t)(payload + IPV4_HLEN));
 	put_be16(p + 4, id);
 	put_be16(p + 6, df ? IPV4_DF : 0);

@@ -29,6 +29,7 @@ struct ipv4_pkt {
 	const uint8_t *hdr;     /* the header as received */
 	const uint8_t *payload;
 	uint16_t payload_len;   /* tot_len - hdr_len: Ethernet padding trimmed */
+	bool link_broadcast;    /* set by the caller: came in an Ethernet broadcast */
 };
 
 enum ipv4_drop_reason {
@@ -53,7 +54,10 @@ static inline bool ipv4_is_fragment(const struct ipv4_pkt *ip)
 /* Prepends a 20-byte header (no options) with its checksum; payload is the
  * buffer's current content. -ENOBUFS when headroom is exhausted. */
 int ipv4_push(struct pktbuf *pb, uint32_t src, uint32_t dst, uint8_t proto,
-	      uint8_t ttl, uint16_t id, bool df);
+	      uint8_t tos, uint8_t ttl, uint16_t id, bool df);
+
+#define IPTOS_TOS_MASK 0x1e
+#define IPTOS_PREC_INTERNETCONTROL 0xc0
 
 /* "198.18.0.1" into buf (>= 16 bytes); addr in host order. */
 const char *ipv4_ntoa(uint32_t addr, char *buf);

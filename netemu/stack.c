@@ -54,6 +54,8 @@ struct stack *stack_new(const struct stack_config *cfg, tl_usec_t now)
 		goto fail;
 	st->cfg = *cfg;
 	st->netmask = cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0;
+	if (!st->cfg.mtu)
+		st->cfg.mtu = 1500;
 	st->mib.ip.Forwarding = 2; /* a host, not a router */
 	st->mib.ip.DefaultTTL = IP_DEFAULT_TTL;
 	neigh_init(&st->neigh);
@@ -146,7 +148,8 @@ static void udp_input(struct stack *st, const struct ipv4_pkt *ip, tl_usec_t now
 	icmp_send_error(st, ip, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, now);
 }
 
-static void ip_input(struct stack *st, const uint8_t *buf, size_t len, tl_usec_t now)
+static void ip_input(struct stack *st, const uint8_t *buf, size_t len, bool link_broadcast,
+		     tl_usec_t now)
 {
 	struct mib_ip *m = &st->mib.ip;
 	struct ipv4_pkt ip;
@@ -155,6 +158,7 @@ static void ip_input(struct stack *st, const uint8_t *buf, size_t len, tl_usec_t
 		m->InHdrErrors++;
 		return;
 	}
+	ip.link_broadcast = link_broadcast;
 	if (ip.dst != st->cfg.addr) {
 		/* Not a router: anything not addressed to us (broadcasts
 		 * included: we run no broadcast services) is dropped. */
@@ -204,7 +208,7 @@ void stack_input(struct stack *st, const uint8_t *frame, size_t len, tl_usec_t n
 		arp_input(&st->neigh, &st->arp, f.payload, f.payload_len, now);
 		break;
 	case ETH_P_IP:
-		ip_input(st, f.payload, f.payload_len, now);
+		ip_input(st, f.payload, f.payload_len, eth_is_broadcast(f.dst), now);
 		break;
 	default:
 		x->RxUnknownEthertype++;
@@ -214,6 +218,12 @@ void stack_input(struct stack *st, const uint8_t *frame, size_t len, tl_usec_t n
 
 int stack_ip_output(struct stack *st, uint32_t dst, uint8_t proto,
 		    struct pktbuf *pb, tl_usec_t now)
+{
+	return stack_ip_output_tos(st, dst, proto, 0, pb, now);
+}
+
+int stack_ip_output_tos(struct stack *st, uint32_t dst, uint8_t proto, uint8_t tos,
+			struct pktbuf *pb, tl_usec_t now)
 {
 	struct mib_ip *m = &st->mib.ip;
 	uint32_t next_hop = dst;
@@ -228,7 +238,12 @@ int stack_ip_output(struct stack *st, uint32_t dst, uint8_t proto,
 	/* Linux sets DF on TCP (path MTU discovery) but not on ICMP replies. */
 	bool df = proto == IPPROTO_TCP_;
 	m->OutRequests++;
-	if (ipv4_push(pb, st->cfg.addr, dst, proto, IP_DEFAULT_TTL, st->ip_id++, df) < 0) {
+	if (pb->len + IPV4_HLEN > st->cfg.mtu) {
+		m->FragFails++; /* we do not fragment */
+		pktbuf_free(pb);
+		return -EMSGSIZE;
+	}
+	if (ipv4_push(pb, st->cfg.addr, dst, proto, tos, IP_DEFAULT_TTL, st->ip_id++, df) < 0) {
 		m->OutDiscards++;
 		pktbuf_free(pb);
 		return -ENOBUFS;

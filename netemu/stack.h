@@ -60,9 +60,14 @@ struct tcp_sysctl *stack_sysctl(struct stack *st);
 
 /* Sends an IPv4 datagram from this host: `pb` holds the transport header and
  * payload with headroom for IPv4 and Ethernet. Takes ownership of pb. Used
- * by ICMP and TCP. Returns 0 or a negative errno (-EHOSTUNREACH, -ENOBUFS). */
+ * by ICMP and TCP. We never fragment: a datagram larger than the link MTU
+ * is dropped (Ip FragFails). Returns 0 or a negative errno (-EHOSTUNREACH,
+ * -EMSGSIZE, -ENOBUFS). */
 int stack_ip_output(struct stack *st, uint32_t dst, uint8_t proto,
 		    struct pktbuf *pb, tl_usec_t now);
+/* The same with a TOS byte (ICMP replies and errors set one, as Linux). */
+int stack_ip_output_tos(struct stack *st, uint32_t dst, uint8_t proto, uint8_t tos,
+			struct pktbuf *pb, tl_usec_t now);
 
 /* For the host's own protocol modules (ICMP, TCP): */
 struct icmp_limit *stack_icmp_limit(struct stack *st);

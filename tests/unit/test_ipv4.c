@@ -183,7 +183,7 @@ static void test_rfc791_push_bytes(void **state)
 	(void)state;
 	struct pktbuf *pb = pktbuf_alloc();
 	memcpy(pktbuf_put(pb, 4), "abcd", 4);
-	assert_int_equal(ipv4_push(pb, F_US, F_PEER, 6, 64, 0x1234, true), 0);
+	assert_int_equal(ipv4_push(pb, F_US, F_PEER, 6, 0, 64, 0x1234, true), 0);
 	uint8_t want[24] = { 0x45, 0x00, 0x00, 0x18, 0x12, 0x34, 0x40, 0x00, 64, 6, 0, 0,
 			     0xc6, 0x12, 0x00, 0x01, 0xc6, 0x12, 0x00, 0x02, 'a', 'b', 'c', 'd' };
 	put_be16(want + 10, f_csum(want, 20));
@@ -192,7 +192,7 @@ static void test_rfc791_push_bytes(void **state)
 	pktbuf_free(pb);
 
 	pb = pktbuf_alloc();
-	assert_int_equal(ipv4_push(pb, F_US, F_PEER, 1, 1, 0, false), 0);
+	assert_int_equal(ipv4_push(pb, F_US, F_PEER, 1, 0, 1, 0, false), 0);
 	assert_int_equal(be16_at(pb->data + 2), 20);
 	assert_int_equal(be16_at(pb->data + 6), 0); /* no DF */
 	assert_int_equal(pb->data[8], 1);
@@ -203,7 +203,7 @@ static void test_rfc791_push_bytes(void **state)
 
 	pb = pktbuf_alloc();
 	pktbuf_push(pb, PKTBUF_HEADROOM - 19);
-	assert_int_equal(ipv4_push(pb, F_US, F_PEER, 1, 64, 0, false), -ENOBUFS);
+	assert_int_equal(ipv4_push(pb, F_US, F_PEER, 1, 0, 64, 0, false), -ENOBUFS);
 	pktbuf_free(pb);
 	pktbuf_pool_drain();
 }
