@@ -62,6 +62,12 @@ static bool is_key_char(char ch)
 	return is_lower(ch) || ch == '_';
 }
 
+/* Link keys may carry a direction: `to_stack.loss`. */
+static bool is_link_key_char(char ch)
+{
+	return is_key_char(ch) || ch == '.';
+}
+
 /* Names of hosts, links, namespaces and interfaces: no blanks, no '/', no
  * shell or ip(8) surprises. */
 static bool is_name_char(char ch)
@@ -186,9 +192,17 @@ static const struct {
 	[K_MTU] = { "mtu", SEC_LINK },
 };
 
+#define LAB_KNOBS_MAX 32 /* >= link_knob_count() */
+
+/* How a link knob got its value in one direction: a direction's own line
+ * (`to_stack.loss`) beats a line for both (`loss`), in either order. */
+enum knob_from { FROM_DEFAULT, FROM_BOTH, FROM_DIR };
+
 /* Parser state. Invariant: while sec != SEC_NONE, `index` is the entry of
  * lab->hosts or lab->links being filled and key_line[k] is the line where
- * key k was set in it (0 = not yet). */
+ * key k was set in it (0 = not yet). dirs[] are scratch link directions
+ * that parse the impairment knobs of each link (link_knob_set checks the
+ * values); knob_line/knob_from say where each knob came from. */
 struct parse {
 	struct lab_config *lab;
 	struct lab_error *err;
@@ -201,7 +215,20 @@ struct parse {
 	/* Link names are resolved at the end: links may be declared later. */
 	char link_ref[LAB_HOSTS_MAX][LAB_NAME_MAX];
 	int link_ref_line[LAB_HOSTS_MAX];
+	struct link_dir dirs[LAB_LINKS_MAX][LAB_DIRS];
+	int knob_line[LAB_LINKS_MAX][LAB_DIRS][LAB_KNOBS_MAX];
+	uint8_t knob_from[LAB_LINKS_MAX][LAB_DIRS][LAB_KNOBS_MAX];
 };
+
+static const char *const dir_names[LAB_DIRS] = {
+	[LAB_TO_STACK] = "to_stack",
+	[LAB_TO_KERNEL] = "to_kernel",
+};
+
+const char *lab_dir_name(enum lab_dir d)
+{
+	return (unsigned)d < LAB_DIRS ? dir_names[d] : "?";
+}
 
 __attribute__((format(printf, 3, 4)))
 static int fail(struct parse *ps, int line, const char *fmt, ...)
@@ -350,6 +377,8 @@ static int parse_header(struct parse *ps, struct cur *c)
 		l->line = ps->line;
 		l->mtu = LAB_DEFAULT_MTU;
 		l->kernel_host = l->stack_host = -1;
+		for (unsigned d = 0; d < LAB_DIRS; d++)
+			link_dir_init(&ps->dirs[ps->index][d], 0);
 		ps->sec = SEC_LINK;
 	}
 	return 0;
@@ -452,10 +481,89 @@ static int parse_value(struct parse *ps, enum lab_key k, struct cur *c)
 	return fail(ps, ps->line, "internal error: unknown key");
 }
 
+/* Sets knob `ki` of one direction from a line with the given precedence. */
+static int set_link_knob(struct parse *ps, unsigned dir, size_t ki, enum knob_from from,
+			 const char *key, const char *value)
+{
+	unsigned li = ps->index;
+	const char *name = link_knob_name(ki);
+	int *line = &ps->knob_line[li][dir][ki];
+	uint8_t *have = &ps->knob_from[li][dir][ki];
+	if (*have == from)
+		return fail(ps, ps->line, "'%s' is already set for %s on line %d", key,
+			    dir_names[dir], *line);
+	if (*have > from)
+		return 0; /* the direction's own line wins */
+	struct link_dir *d = &ps->dirs[li][dir];
+	int rc;
+	if (strcmp(name, "seed") == 0 && from == FROM_BOTH) {
+		/* One seed for the link; the directions must not share a stream,
+		 * or ping request i and reply i would be lost together. */
+		rc = link_knob_set(d, name, value);
+		if (rc == 0 && dir == LAB_TO_KERNEL)
+			link_dir_seed(d, d->seed + 1);
+	} else {
+		rc = link_knob_set(d, name, value);
+	}
+	if (rc < 0)
+		return fail(ps, ps->line, "bad value '%s' for '%s': %s", value, key,
+			    link_knob_help(name));
+	*have = (uint8_t)from;
+	*line = ps->line;
+	return 0;
+}
+
+/* `[to_stack.|to_kernel.]KNOB = VALUE` in a [link] section. */
+static int parse_link_knob(struct parse *ps, const char *key, struct cur *c)
+{
+	const char *name = key;
+	unsigned first = 0, last = LAB_DIRS - 1;
+	enum knob_from from = FROM_BOTH;
+	const char *dot = strchr(key, '.');
+	if (dot) {
+		unsigned d;
+		for (d = 0; d < LAB_DIRS; d++)
+			if (strlen(dir_names[d]) == (size_t)(dot - key) &&
+			    strncmp(key, dir_names[d], (size_t)(dot - key)) == 0)
+				break;
+		if (d == LAB_DIRS)
+			return fail(ps, ps->line,
+				    "unknown direction in '%s': use to_stack.KNOB or to_kernel.KNOB", key);
+		first = last = d;
+		from = FROM_DIR;
+		name = dot + 1;
+	}
+	size_t ki;
+	for (ki = 0; ki < link_knob_count(); ki++)
+		if (strcmp(link_knob_name(ki), name) == 0)
+			break;
+	if (ki == link_knob_count() || ki >= LAB_KNOBS_MAX)
+		return fail(ps, ps->line,
+			    "unknown key '%s' (link keys: mtu, seed and the impairments delay jitter delay_corr distribution loss loss_corr ge_p ge_r ge_bad_loss ge_good_loss duplicate corrupt reorder reorder_gap rate overhead limit ..., each also as to_stack.KEY or to_kernel.KEY; see docs/labs.md)",
+			    key);
+	cur_blanks(c);
+	/* The rest of the line is the value (trailing blanks are trimmed). */
+	char value[64];
+	if (c->left == 0)
+		return fail(ps, ps->line, "'%s' needs a value: %s", key, link_knob_help(name));
+	if (c->left >= sizeof(value))
+		return fail(ps, ps->line, "value of '%s' is too long", key);
+	memcpy(value, c->p, c->left);
+	value[c->left] = '\0';
+	cur_advance(c, c->left);
+	for (unsigned d = first; d <= last; d++) {
+		int rc = set_link_knob(ps, d, ki, from, key, value);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int parse_assignment(struct parse *ps, struct cur *c)
 {
-	char key[16];
-	int rc = cur_word(c, is_key_char, key, sizeof(key));
+	char key[40];
+	int rc = cur_word(c, ps->sec == SEC_LINK ? is_link_key_char : is_key_char, key,
+			  sizeof(key));
 	if (rc == -ENOENT)
 		return fail(ps, ps->line,
 			    "expected '[section]', 'key = value' or a '#' comment");
@@ -464,9 +572,15 @@ static int parse_assignment(struct parse *ps, struct cur *c)
 		for (int i = 0; i < K_COUNT; i++)
 			if (strcmp(key_table[i].name, key) == 0)
 				k = (enum lab_key)i;
+	if (k == K_COUNT && rc == 0 && ps->sec == SEC_LINK) {
+		cur_blanks(c);
+		if (!cur_take(c, '='))
+			return fail(ps, ps->line, "expected '=' after '%s'", key);
+		return parse_link_knob(ps, key, c);
+	}
 	if (k == K_COUNT)
 		return fail(ps, ps->line,
-			    "unknown key '%s' (host keys: kind link address gateway netns interface mac; link keys: mtu)",
+			    "unknown key '%s' (host keys: kind link address gateway netns interface mac; link keys: mtu, seed, impairments such as delay and loss)",
 			    rc == 0 ? key : "...");
 	cur_blanks(c);
 	if (!cur_take(c, '='))
@@ -539,6 +653,18 @@ static int check_lab(struct parse *ps)
 
 	for (unsigned j = 0; j < lab->n_links; j++) {
 		struct lab_link *l = &lab->links[j];
+		for (unsigned d = 0; d < LAB_DIRS; d++) {
+			const struct link_dir *ld = &ps->dirs[j][d];
+			l->knobs[d] = ld->k;
+			l->seed[d] = ld->seed;
+			l->seed_set[d] = false;
+			for (size_t ki = 0; ki < link_knob_count() && ki < LAB_KNOBS_MAX; ki++)
+				if (strcmp(link_knob_name(ki), "seed") == 0)
+					l->seed_set[d] = ps->knob_from[j][d][ki] != FROM_DEFAULT;
+			const char *why = link_knobs_check(&ld->k);
+			if (why)
+				return fail(ps, l->line, "link '%s' %s: %s", l->name, dir_names[d], why);
+		}
 		if (l->kernel_host < 0 || l->stack_host < 0)
 			return fail(ps, l->line,
 				    "link '%s' has no %s host: for now each link joins exactly one kernel host and one stack host",

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "link.h"
+
 #define LAB_NAME_MAX 32    /* host and link names, with NUL (= STACK_NAME_MAX) */
 #define LAB_NETNS_MAX 64   /* namespace names, with NUL */
 #define LAB_IFNAME_MAX 16  /* interface names, with NUL (IFNAMSIZ) */
@@ -33,14 +35,31 @@ enum lab_host_kind {
 	LAB_HOST_STACK,      /* a tcplab userspace stack */
 };
 
+/* The two directions of a link, indexing lab_link.knobs and friends. */
+enum lab_dir {
+	LAB_TO_STACK = 0,  /* kernel host -> stack host */
+	LAB_TO_KERNEL = 1, /* stack host -> kernel host */
+};
+#define LAB_DIRS 2
+
 /* A link joins hosts. Invariant after lab_parse(): exactly one kernel host
- * and one stack host use it (kernel_host/stack_host index lab->hosts). */
+ * and one stack host use it (kernel_host/stack_host index lab->hosts);
+ * knobs[d] passes link_knobs_check(). */
 struct lab_link {
 	char name[LAB_NAME_MAX];
 	uint16_t mtu; /* IP MTU, 68..1500 */
 	int line;     /* line of the [link] header */
 	int kernel_host, stack_host;
+	/* Impairments per direction (netemu/link.h). A `seed = N` line gives
+	 * to_stack N and to_kernel N + 1, so the two directions never share a
+	 * pattern; seed_set false: the daemon draws a seed and logs it. */
+	struct link_knobs knobs[LAB_DIRS];
+	uint64_t seed[LAB_DIRS];
+	bool seed_set[LAB_DIRS];
 };
+
+/* "to_stack" / "to_kernel". */
+const char *lab_dir_name(enum lab_dir d);
 
 /* One host. Invariants after lab_parse(): addr and gateway (if non-zero) lie
  * in 198.18.0.0/15 and inside the host's subnet; prefix_len is 15..30; addr

@@ -129,7 +129,7 @@ const char *link_knobs_check(const struct link_knobs *k)
 	return NULL;
 }
 
-static void knobs_default(struct link_knobs *k)
+void link_knobs_default(struct link_knobs *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->limit = LINK_LIMIT_DEFAULT;
@@ -145,10 +145,16 @@ void link_dir_seed(struct link_dir *d, uint64_t seed)
 	d->reorder_count = 0;
 }
 
+void link_dir_set_knobs(struct link_dir *d, const struct link_knobs *k)
+{
+	d->k = *k;
+	d->impaired = link_knobs_impaired(k);
+}
+
 void link_dir_init(struct link_dir *d, uint64_t seed)
 {
 	memset(d, 0, sizeof(*d));
-	knobs_default(&d->k);
+	link_knobs_default(&d->k);
 	d->seq_back = 1ull << 63;
 	d->seq_front = (1ull << 63) - 1;
 	link_dir_seed(d, seed);

@@ -158,6 +158,12 @@ struct pktbuf *link_dir_pop_ready(struct link_dir *d, tl_usec_t now);
  * due already. */
 tl_usec_t link_dir_next_deadline(const struct link_dir *d);
 
+/* The defaults: unimpaired, limit 1000, ge_bad_loss 100% (tc's). */
+void link_knobs_default(struct link_knobs *k);
+/* Replaces all knobs at once (e.g. from a lab file); frames in flight keep
+ * their departure times. */
+void link_dir_set_knobs(struct link_dir *d, const struct link_knobs *k);
+
 /* True if any knob other than limit is set. */
 bool link_knobs_impaired(const struct link_knobs *k);
 

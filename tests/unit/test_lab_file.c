@@ -196,7 +196,84 @@ static const struct bad_row bad_rows[] = {
 	  "not a subnet" },
 	{ "address used twice", L1 S("198.18.0.1/24") K("198.18.0.1/24"), 6, "already used" },
 	{ "empty lab", "# nothing\n\n", 0, "defines no hosts" },
+	/* Link impairments (netemu/link.h knobs). */
+	{ "loss over 100%", L1 "loss = 110%\n" S("198.18.0.1/24") K("198.18.0.2/24"), 2,
+	  "bad value '110%' for 'loss'" },
+	{ "delay without unit", L1 "to_stack.delay = 50\n" S("198.18.0.1/24") K("198.18.0.2/24"),
+	  2, "bad value '50' for 'to_stack.delay': one-way delay: 50ms" },
+	{ "unknown direction", L1 "to_router.loss = 1%\n" S("198.18.0.1/24") K("198.18.0.2/24"),
+	  2, "unknown direction" },
+	{ "unknown link knob", L1 "latency = 10ms\n" S("198.18.0.1/24") K("198.18.0.2/24"), 2,
+	  "unknown key 'latency'" },
+	{ "knob without value", L1 "loss =\n" S("198.18.0.1/24") K("198.18.0.2/24"), 2,
+	  "needs a value" },
+	{ "knob set twice", L1 "loss = 1%\nloss = 2%\n" S("198.18.0.1/24") K("198.18.0.2/24"),
+	  3, "already set for to_stack on line 2" },
+	{ "direction knob set twice",
+	  L1 "to_kernel.rate = 1mbit\nto_kernel.rate = 2mbit\n" S("198.18.0.1/24") K("198.18.0.2/24"),
+	  3, "already set for to_kernel on line 2" },
+	{ "reorder without delay", L1 "reorder = 10%\n" S("198.18.0.1/24") K("198.18.0.2/24"), 1,
+	  "link 'l0' to_stack: reorder needs a delay" },
+	{ "two loss models", L1 "to_kernel.loss = 1%\nto_kernel.ge_p = 1%\n" S("198.18.0.1/24") K("198.18.0.2/24"),
+	  1, "link 'l0' to_kernel: loss and ge_p" },
+	{ "link knob in a host section", GOOD "loss = 1%\n", 11, "unknown key 'loss'" },
 };
+
+/* Impairments per link: a plain key sets both directions, a to_stack. or
+ * to_kernel. key one direction and wins over the plain key in either
+ * order; `seed = N` gives to_stack N and to_kernel N + 1. */
+static void test_lab_link_impairments_per_direction(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"[link l0]\n"
+		"to_kernel.delay = 20ms\n"
+		"delay = 50ms\n"
+		"loss = 10%\n"
+		"to_stack.loss = 1%\n"
+		"jitter = 5ms\n"
+		"distribution = normal\n"
+		"to_kernel.rate = 10mbit\n"
+		"overhead = 24\n"
+		"seed = 42\n"
+		"mtu = 1400\n"
+		S("198.18.0.1/24") K("198.18.0.2/24");
+	struct lab_error err;
+	int rc = parse(text, &err);
+	if (rc != 0)
+		fail_msg("line %d: %s", err.line, err.msg);
+	const struct lab_link *l = &lab.links[0];
+	const struct link_knobs *ts = &l->knobs[LAB_TO_STACK], *tk = &l->knobs[LAB_TO_KERNEL];
+	assert_int_equal(l->mtu, 1400);
+	assert_int_equal(ts->delay_us, 50000);
+	assert_int_equal(tk->delay_us, 20000);
+	assert_int_equal(ts->loss, LINK_PCT(1));
+	assert_int_equal(tk->loss, LINK_PCT(10));
+	assert_int_equal(ts->jitter_us, 5000);
+	assert_int_equal(tk->jitter_us, 5000);
+	assert_int_equal(ts->dist, LINK_DIST_NORMAL);
+	assert_int_equal(ts->rate_bps, 0);
+	assert_int_equal(tk->rate_bps, 10000000);
+	assert_int_equal(tk->overhead, 24);
+	assert_int_equal(ts->limit, LINK_LIMIT_DEFAULT);
+	assert_true(l->seed_set[LAB_TO_STACK] && l->seed_set[LAB_TO_KERNEL]);
+	assert_int_equal(l->seed[LAB_TO_STACK], 42);
+	assert_int_equal(l->seed[LAB_TO_KERNEL], 43);
+	assert_string_equal(lab_dir_name(LAB_TO_STACK), "to_stack");
+	assert_string_equal(lab_dir_name(LAB_TO_KERNEL), "to_kernel");
+
+	/* A direction's own seed beats the link's; no seed: the daemon picks. */
+	static const char text2[] = "[link l0]\nto_kernel.seed = 7\nseed = 42\n"
+		S("198.18.0.1/24") K("198.18.0.2/24");
+	assert_int_equal(parse(text2, &err), 0);
+	assert_int_equal(lab.links[0].seed[LAB_TO_STACK], 42);
+	assert_int_equal(lab.links[0].seed[LAB_TO_KERNEL], 7);
+	assert_int_equal(parse(GOOD, &err), 0);
+	assert_false(lab.links[0].seed_set[LAB_TO_STACK]);
+	assert_false(lab.links[0].seed_set[LAB_TO_KERNEL]);
+	assert_false(link_knobs_impaired(&lab.links[0].knobs[LAB_TO_STACK]));
+	assert_false(link_knobs_impaired(&lab.links[0].knobs[LAB_TO_KERNEL]));
+}
 
 static void test_lab_errors_name_their_line(void **state)
 {
@@ -256,6 +333,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lab_default_lab_is_peer_namespace_and_stack),
 		cmocka_unit_test(test_lab_good_file_two_links),
+		cmocka_unit_test(test_lab_link_impairments_per_direction),
 		cmocka_unit_test(test_lab_errors_name_their_line),
 		cmocka_unit_test(test_lab_parser_respects_length),
 		cmocka_unit_test(test_lab_load_missing_file),
