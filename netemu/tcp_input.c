@@ -216,7 +216,7 @@ static void enter_fast_recovery(struct tcp_conn *c, tl_usec_t now)
 	c->in_recovery = true;
 	c->recover = c->snd_max;
 	tcp_cc_on_fast_retransmit(&c->cc, now);
-	uint32_t len = TL_MIN((uint32_t)c->mss, (uint32_t)c->sndq.len);
+	uint32_t len = TL_MIN(tcp_mss_now(c, now), (uint32_t)c->sndq.len);
 	if (len)
 		tcp_xmit(c, c->snd_una, len, TH_ACK, now);
 	else if (c->fin_sent)
@@ -252,7 +252,7 @@ static bool ack_new_data(struct tcp_conn *c, const struct tcp_seg *seg, tl_usec_
 			tcp_cc_on_recovery_exit(&c->cc, now);
 		} else {
 			/* NewReno partial ACK: the next hole is lost too. */
-			uint32_t len = TL_MIN((uint32_t)c->mss, (uint32_t)c->sndq.len);
+			uint32_t len = TL_MIN(tcp_mss_now(c, now), (uint32_t)c->sndq.len);
 			if (len)
 				tcp_xmit(c, c->snd_una, len, TH_ACK, now);
 		}

@@ -273,6 +273,8 @@ void tcp_init_from_syn_options(struct tcp_conn *c, const struct tcp_opts *o);
 /* Sends whatever the windows allow (new data, FIN). */
 void tcp_output(struct tcp_conn *c, tl_usec_t now);
 void tcp_send_ack(struct tcp_conn *c, tl_usec_t now);
+/* Payload bytes a full segment may carry now: MSS minus our options. */
+uint32_t tcp_mss_now(struct tcp_conn *c, tl_usec_t now);
 void tcp_send_syn(struct tcp_conn *c, bool with_ack, tl_usec_t now);
 /* Sends one segment of up to `len` bytes of queued data at `seq`. */
 void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags,

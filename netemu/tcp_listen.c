@@ -222,7 +222,10 @@ static void listen_syn(struct tcp_conn *l, const struct tcp_seg *seg, tl_usec_t 
 	struct mib_tcpext *x = &th->mib->tcpext;
 	bool want_cookie = false;
 
-	if (s->tcp_syncookies == 2 || q->qlen >= (uint32_t)q->backlog) {
+	/* Linux inet_csk_reqsk_queue_is_full() (6.14+): full when the
+	 * requests exceed the backlog, like the accept queue, so backlog N
+	 * holds N + 1 requests (and backlog 0 still admits one). */
+	if (s->tcp_syncookies == 2 || q->qlen > (uint32_t)q->backlog) {
 		if (!s->tcp_syncookies) {
 			x->TCPReqQFullDrop++;
 			x->ListenDrops++;
@@ -287,8 +290,9 @@ void tcp_listen_input(struct tcp_conn *l, const struct tcp_seg *seg, tl_usec_t n
 	if (seg->flags & TH_RST)
 		return;
 	if (seg->flags & TH_ACK) {
-		bool cookie_window = s->tcp_syncookies == 2 ||
-				     (q->overflowed && now - q->last_overflow < SYNCOOKIE_VALID_US);
+		/* Linux tcp_synq_no_recent_overflow(): mode 2 records an
+		 * overflow with every cookie it sends, so it needs no case. */
+		bool cookie_window = q->overflowed && now - q->last_overflow <= SYNCOOKIE_VALID_US;
 		if (!(seg->flags & TH_SYN) && s->tcp_syncookies && cookie_window) {
 			cookie_ack(l, seg, now);
 			return;

@@ -86,6 +86,16 @@ static void conn_opts(struct tcp_conn *c, struct tcp_opts *o, tl_usec_t now)
 		o->nsack = (uint8_t)tcp_ofo_sack_blocks(&c->ofo, o->sack, c->ts_ok ? 3 : 4);
 }
 
+/* Linux tcp_current_mss(): the peer's MSS (already clamped to MTU - 40)
+ * minus the options our segments carry now, so a full segment fits. */
+uint32_t tcp_mss_now(struct tcp_conn *c, tl_usec_t now)
+{
+	struct tcp_opts o;
+	conn_opts(c, &o, now);
+	uint32_t optlen = (uint32_t)tcp_options_len(&o);
+	return c->mss > optlen + 48 ? c->mss - optlen : 48;
+}
+
 void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags,
 	      tl_usec_t now)
 {
@@ -203,18 +213,19 @@ void tcp_output(struct tcp_conn *c, tl_usec_t now)
 		return;
 	uint32_t data_end = c->snd_una + (uint32_t)c->sndq.len;
 	uint32_t wnd_end = c->snd_una + c->snd_wnd;
-	uint64_t cwnd_bytes = (uint64_t)c->cc.cwnd * c->mss;
+	uint32_t mss = tcp_mss_now(c, now);
+	uint64_t cwnd_bytes = (uint64_t)c->cc.cwnd * mss;
 	for (;;) {
 		if (seq_lt(c->snd_nxt, data_end)) {
 			uint32_t avail = data_end - c->snd_nxt;
 			uint32_t win_left = seq_gt(wnd_end, c->snd_nxt) ? wnd_end - c->snd_nxt : 0;
 			uint32_t in_flight = c->snd_nxt - c->snd_una;
 			uint32_t cw_left = cwnd_bytes > in_flight ? (uint32_t)(cwnd_bytes - in_flight) : 0;
-			uint32_t len = TL_MIN(TL_MIN(avail, (uint32_t)c->mss), TL_MIN(win_left, cw_left));
+			uint32_t len = TL_MIN(TL_MIN(avail, mss), TL_MIN(win_left, cw_left));
 			if (len == 0)
 				break;
 			/* Nagle (RFC 896): one small segment in flight at most. */
-			if (len < c->mss && len == avail && in_flight && !c->nodelay && !c->shut_wr)
+			if (len < mss && len == avail && in_flight && !c->nodelay && !c->shut_wr)
 				break;
 			uint8_t flags = TH_ACK;
 			if (len == avail) {

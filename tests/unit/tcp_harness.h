@@ -87,6 +87,18 @@ static inline void h_collect(struct harness *h)
 			h->last_sent = o->seg;
 			h->last_sent.payload = NULL;
 			h->out_count++;
+		} else if (eth_parse(pb->data, pb->len, &f) == 0 && f.type == ETH_P_ARP) {
+			/* The peer is alive: it answers when the stack re-resolves it
+			 * (the cache entry goes stale during long waits). */
+			struct arp_pkt a;
+			if (arp_parse(f.payload, f.payload_len, &a) == 0 && a.op == ARP_OP_REQUEST &&
+			    a.tpa == H_PEER) {
+				struct pktbuf *r = arp_build(ARP_OP_REPLY, h_us_mac, h_peer_mac, H_PEER,
+							     h_us_mac, H_US);
+				stack_input(h->st, r->data, r->len, h->now);
+				pktbuf_free(r);
+			}
+			h->non_tcp++;
 		} else {
 			h->non_tcp++;
 		}
