@@ -5,6 +5,7 @@
 #include "lab.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,73 @@ static int configure_peer(const struct lab_host *k, const struct lab_link *l,
 	return 0;
 }
 
+/* Sets up both link directions from the lab's knobs. A link without a seed
+ * gets one from getrandom(), logged so the run can be repeated. */
+static int links_up(struct lab_wire *w, char *err, size_t errlen)
+{
+	const struct lab_link *l = w->link;
+	uint64_t seed[LAB_DIRS];
+	bool drawn = false;
+	if (!l->seed_set[LAB_TO_STACK] || !l->seed_set[LAB_TO_KERNEL]) {
+		uint64_t r;
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+			int e = errno;
+			snprintf(err, errlen, "getrandom: %s", strerror(e));
+			return -e;
+		}
+		/* The lab file's rule for `seed = N`: to_kernel gets N + 1. */
+		seed[LAB_TO_STACK] = r;
+		seed[LAB_TO_KERNEL] = r + 1;
+		drawn = true;
+	}
+	for (unsigned d = 0; d < LAB_DIRS; d++) {
+		if (l->seed_set[d])
+			seed[d] = l->seed[d];
+		link_dir_init(&w->dir[d], seed[d]);
+		link_dir_set_knobs(&w->dir[d], &l->knobs[d]);
+	}
+	w->dir_up = true;
+	bool impaired = w->dir[LAB_TO_STACK].impaired || w->dir[LAB_TO_KERNEL].impaired;
+	char desc[LAB_DIRS][256];
+	for (unsigned d = 0; d < LAB_DIRS; d++)
+		link_dir_describe(&w->dir[d], desc[d], sizeof(desc[d]));
+	if (impaired) {
+		log_info("link %s: to_stack %s; to_kernel %s", l->name, desc[LAB_TO_STACK],
+			 desc[LAB_TO_KERNEL]);
+		if (drawn)
+			log_info("link %s: to_stack seed %" PRIu64 ", to_kernel seed %" PRIu64
+				 " (add 'seed = %" PRIu64 "' to [link %s] to repeat this run)",
+				 l->name, seed[LAB_TO_STACK], seed[LAB_TO_KERNEL], seed[LAB_TO_STACK],
+				 l->name);
+		else
+			log_info("link %s: to_stack seed %" PRIu64 ", to_kernel seed %" PRIu64,
+				 l->name, seed[LAB_TO_STACK], seed[LAB_TO_KERNEL]);
+	}
+	return 0;
+}
+
+void lab_log_links(const struct lab *lab)
+{
+	for (unsigned i = 0; i < lab->n_wires; i++) {
+		const struct lab_wire *w = &lab->wires[i];
+		if (!w->dir_up)
+			continue;
+		for (unsigned d = 0; d < LAB_DIRS; d++) {
+			const struct link_dir *ld = &w->dir[d];
+			const struct link_counters *c = &ld->c;
+			if (!ld->impaired && c->sent == c->input)
+				continue; /* never impaired: nothing to tell */
+			log_info("link %s %s: input=%" PRIu64 " sent=%" PRIu64 " sent_bytes=%" PRIu64
+				 " dropped_loss=%" PRIu64 " dropped_queue=%" PRIu64
+				 " duplicated=%" PRIu64 " corrupted=%" PRIu64 " reordered=%" PRIu64
+				 " queued_frames=%" PRIu64 " queued_bytes=%" PRIu64,
+				 w->link->name, lab_dir_name((enum lab_dir)d), c->input, c->sent,
+				 c->sent_bytes, c->dropped_loss, c->dropped_queue, c->duplicated,
+				 c->corrupted, c->reordered, c->queued_frames, c->queued_bytes);
+		}
+	}
+}
+
 static int wire_up(struct lab *lab, unsigned li, tl_usec_t now, char *err,
 		   size_t errlen)
 {
@@ -167,6 +235,8 @@ static int wire_up(struct lab *lab, unsigned li, tl_usec_t now, char *err,
 			 w->host->name);
 		return -ENOMEM;
 	}
+	if ((rc = links_up(w, err, errlen)) < 0)
+		return rc;
 	char ip1[16], ip2[16], mac[18];
 	log_debug("%s: %s/%u mac %s on link %s, peer %s in namespace %s (%s %s)",
 		  w->host->name, lab_ip_str(w->host->addr, ip1), w->host->prefix_len,
@@ -232,6 +302,7 @@ void lab_down(struct lab *lab)
 {
 	if (!lab)
 		return;
+	lab_log_links(lab);
 	/* TAPs first: closing the fd removes the device from its namespace. */
 	for (unsigned i = lab->n_wires; i-- > 0;) {
 		struct lab_wire *w = &lab->wires[i];
@@ -240,6 +311,9 @@ void lab_down(struct lab *lab)
 		services_stop(w->svc, lab_clock_now());
 		if (w->st)
 			stack_free(w->st);
+		if (w->dir_up)
+			for (unsigned d = 0; d < LAB_DIRS; d++)
+				link_dir_fini(&w->dir[d]);
 	}
 	char err[256];
 	for (unsigned i = lab->cfg.n_hosts; i-- > 0;) {

@@ -11,14 +11,18 @@
 #include <stdint.h>
 
 #include "lab_file.h"
+#include "link.h"
 #include "registry.h"
 #include "tl_types.h"
 
 struct stack;
 struct services;
 
-/* One link at run time: a stack host wired to a kernel host's TAP.
- * Invariant while the lab is up: st != NULL and tap_fd >= 0. */
+/* One link at run time: a stack host wired to a kernel host's TAP, with an
+ * emulated link per direction (dir[LAB_TO_STACK] between the TAP read and
+ * stack_input, dir[LAB_TO_KERNEL] between stack_pop_output and the TAP
+ * write). Invariant while the lab is up: st != NULL, tap_fd >= 0 and both
+ * dir[] initialised with the link's knobs and seeds. */
 struct lab_wire {
 	const struct lab_host *host; /* the stack host */
 	const struct lab_host *peer; /* the kernel host (namespace + TAP) */
@@ -26,9 +30,12 @@ struct lab_wire {
 	struct stack *st;
 	struct services *svc;        /* built-in echo, http, ... on the host */
 	int tap_fd;
+	struct link_dir dir[LAB_DIRS];
+	bool dir_up; /* dir[] initialised (lab_down finalises them) */
 	/* Edge counters (the stack cannot see these). */
 	uint64_t tx_dropped; /* frames the TAP refused (queue full) */
 	uint64_t rx_errors;  /* failed TAP reads */
+	uint64_t rx_nobuf;   /* frames for an impaired link that found no buffer */
 };
 
 struct lab {
@@ -62,6 +69,10 @@ int lab_remove_orphans(const struct lab_config *cfg, struct registry *reg);
  * built and returns a negative errno with a one-line reason in err. */
 int lab_up(struct lab **out, const struct lab_config *cfg, struct registry *reg,
 	   tl_usec_t now, char *err, size_t errlen);
+
+/* Logs each impaired link direction's counters, one line each
+ * ("link l0 to_stack: input=... sent=... dropped_loss=..."). */
+void lab_log_links(const struct lab *lab);
 
 /* Closes TAPs, frees stacks, deletes namespaces, releases registry entries.
  * Never fails; problems are logged. NULL is fine. */

@@ -45,7 +45,10 @@ tl_usec_t loop_now(void)
 
 static void rearm(struct loop_wire *lw, tl_usec_t now)
 {
+	/* The earliest of the stack's timers and the links' departures. */
 	tl_usec_t dl = stack_next_deadline(lw->w->st);
+	for (unsigned d = 0; d < LAB_DIRS; d++)
+		dl = TL_MIN(dl, link_dir_next_deadline(&lw->w->dir[d]));
 	if (dl == lw->armed)
 		return;
 	lw->armed = dl;
@@ -59,22 +62,39 @@ static void rearm(struct loop_wire *lw, tl_usec_t now)
 	evtimer_add(lw->timer, &tv);
 }
 
-/* Moves everything the stack queued out of it: frames to the wire, events
- * to the log; then re-arms the timer. */
+static void wire_write(struct lab_wire *w, struct pktbuf *pb)
+{
+	int rc = tap_write(w->tap_fd, pb->data, pb->len);
+	if (rc < 0) {
+		/* A full TAP queue drops the frame, like a busy wire;
+		 * TCP above will retransmit. */
+		w->tx_dropped++;
+		log_debug("%s: TAP write failed: %s", w->host->name, strerror(-rc));
+	}
+	pktbuf_free(pb);
+}
+
+/* Moves frames whose link time is over into the stack, everything the
+ * stack queued out of it (frames through the to_kernel link to the wire,
+ * events to the log); then re-arms the timer. An unimpaired link passes
+ * frames straight on (link_dir_bypass). */
 static void drain(struct loop_wire *lw, tl_usec_t now)
 {
 	struct lab_wire *w = lw->w;
+	struct link_dir *in = &w->dir[LAB_TO_STACK], *out = &w->dir[LAB_TO_KERNEL];
 	struct pktbuf *pb;
-	while ((pb = stack_pop_output(w->st))) {
-		int rc = tap_write(w->tap_fd, pb->data, pb->len);
-		if (rc < 0) {
-			/* A full TAP queue drops the frame, like a busy wire;
-			 * TCP above will retransmit. */
-			w->tx_dropped++;
-			log_debug("%s: TAP write failed: %s", w->host->name, strerror(-rc));
-		}
+	while ((pb = link_dir_pop_ready(in, now))) {
+		stack_input(w->st, pb->data, pb->len, now);
 		pktbuf_free(pb);
 	}
+	while ((pb = stack_pop_output(w->st))) {
+		if (link_dir_bypass(out, pb->len))
+			wire_write(w, pb);
+		else
+			link_dir_input(out, pb, now);
+	}
+	while ((pb = link_dir_pop_ready(out, now)))
+		wire_write(w, pb);
 	struct tl_event ev;
 	while (stack_pop_event(w->st, &ev))
 		report_event(w->host->name, &ev);
@@ -90,7 +110,19 @@ static void drain(struct loop_wire *lw, tl_usec_t now)
 static void on_frame(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct loop_wire *lw = ctx;
-	stack_input(lw->w->st, frame, len, lw->now);
+	struct link_dir *in = &lw->w->dir[LAB_TO_STACK];
+	if (link_dir_bypass(in, len)) {
+		stack_input(lw->w->st, frame, len, lw->now);
+		return;
+	}
+	/* The link keeps the frame for a while: copy it out of the read
+	 * buffer (pool buffers, so no allocation once warm). */
+	struct pktbuf *pb = pktbuf_from(frame, len);
+	if (!pb) {
+		lw->w->rx_nobuf++;
+		return;
+	}
+	link_dir_input(in, pb, lw->now);
 }
 
 static void on_tap(evutil_socket_t fd, short what, void *arg)
@@ -139,6 +171,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		for (unsigned i = 0; i < lp->n_wires; i++)
 			report_counters(lp->wires[i].w->host->name,
 					stack_counters(lp->wires[i].w->st));
+		lab_log_links(lp->lab);
 		return;
 	case SIGHUP:
 		log_info("SIGHUP: nothing to reload (the lab is fixed at start-up)");
@@ -154,7 +187,14 @@ struct loop *loop_new(struct lab *lab, char *err, size_t errlen)
 		return NULL;
 	}
 	lp->lab = lab;
-	lp->base = event_base_new();
+	/* Precise timers (timerfd): link delays and rates are in us, and
+	 * epoll's millisecond timeouts would blur them. */
+	struct event_config *cfg = event_config_new();
+	if (cfg) {
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+		lp->base = event_base_new_with_config(cfg);
+		event_config_free(cfg);
+	}
 	if (!lp->base) {
 		snprintf(err, errlen, "cannot create the libevent loop");
 		goto fail;

@@ -780,3 +780,27 @@ int link_knob_get(const struct link_dir *d, const char *name, char *buf, size_t 
 		return -ENOSPC;
 	return n;
 }
+
+int link_dir_describe(const struct link_dir *d, char *buf, size_t len)
+{
+	struct link_dir def;
+	link_dir_init(&def, 0);
+	size_t n = 0;
+	char v[48], dv[48];
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; i < TL_ARRAY_SIZE(knobs); i++) {
+		if (knobs[i].type == KT_SEED)
+			continue;
+		link_knob_get(d, knobs[i].name, v, sizeof(v));
+		link_knob_get(&def, knobs[i].name, dv, sizeof(dv));
+		if (strcmp(v, dv) == 0)
+			continue;
+		int w = snprintf(n < len ? buf + n : NULL, n < len ? len - n : 0, "%s%s=%s",
+				 n ? " " : "", knobs[i].name, v);
+		n += (size_t)w;
+	}
+	if (n == 0)
+		n = (size_t)snprintf(buf, len, "none");
+	return (int)n;
+}

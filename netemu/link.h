@@ -187,6 +187,10 @@ int link_knob_get(const struct link_dir *d, const char *name, char *buf,
 /* The knob names in table order: i < link_knob_count(). */
 size_t link_knob_count(void);
 const char *link_knob_name(size_t i);
+/* The knobs that differ from the defaults, as "delay=50ms loss=10%"
+ * ("none" if unimpaired); never the seed. Returns the length (truncated
+ * output, NUL-terminated, if buf is short). */
+int link_dir_describe(const struct link_dir *d, char *buf, size_t len);
 /* One line of help for a knob (value syntax and meaning), or NULL. */
 const char *link_knob_help(const char *name);
 

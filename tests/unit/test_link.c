@@ -249,6 +249,16 @@ static void test_link_knob_table_is_complete(void **state)
 	}
 	assert_null(link_knob_name(link_knob_count()));
 	assert_false(d.impaired);
+	assert_int_equal(link_dir_describe(&d, buf, sizeof(buf)), 4);
+	assert_string_equal(buf, "none");
+	set(&d, "delay", "50ms");
+	set(&d, "loss", "10%");
+	set(&d, "seed", "5");
+	assert_int_equal(link_dir_describe(&d, buf, sizeof(buf)), 19);
+	assert_string_equal(buf, "delay=50ms loss=10%");
+	char small[8];
+	assert_int_equal(link_dir_describe(&d, small, sizeof(small)), 19);
+	assert_string_equal(small, "delay=5"); /* truncated, terminated */
 	link_dir_fini(&d);
 }
 
