@@ -96,6 +96,8 @@ int tcp_connect(struct tcp_host *th, uint32_t raddr, uint16_t rport, uint16_t lp
 	c->ctx = ctx;
 	c->iss = tcp_new_isn(th, th->addr, c->h.lport, raddr, rport, now);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	c->snd_sml = c->iss;
+	c->recover = c->iss; /* RFC 6582 §3.2: "recover" starts at the ISS */
 	c->rcv_wscale = tcp_rcv_wscale(th);
 	c->syn_stamp = now;
 	tcp_set_state(c, TCP_SYN_SENT, TCP_CAUSE_APP("connect"), now);
@@ -152,8 +154,9 @@ ssize_t tcp_recv(struct tcp_conn *c, void *buf, size_t len, tl_usec_t now)
 	/* Linux tcp_cleanup_rbuf(): announce a window that at least doubled.
 	 * What we could advertise is capped by the window field (and its
 	 * scale), not just by the free buffer. */
-	uint64_t clamp = TL_MIN((uint64_t)65535 << c->rcv_wscale, (uint64_t)c->rcvq.max);
-	uint64_t new_wnd = TL_MIN((uint64_t)bytering_space(&c->rcvq), clamp);
+	uint64_t clamp = TL_MIN((uint64_t)65535 << c->rcv_wscale, (uint64_t)c->rcvbuf);
+	size_t used = c->rcvq.len + tcp_ofo_bytes(&c->ofo);
+	uint64_t new_wnd = TL_MIN((uint64_t)(c->rcvbuf > used ? c->rcvbuf - used : 0), clamp);
 	if (c->state != TCP_CLOSE && c->state != TCP_SYN_SENT && !c->fin_rcvd &&
 	    2 * (uint64_t)before <= clamp && new_wnd && new_wnd >= 2 * (uint64_t)before) {
 		tcp_enter(c->th, now);

@@ -188,11 +188,13 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_host *th, tl_usec_t now)
 	c->advmss = tcp_local_mss(th);
 	c->mss = 536; /* RFC 9293 default until the peer says otherwise */
 	c->quickacks = 16;
+	c->rcv_mss = 536; /* Linux tcp_initialize_rcv_mss(): TCP_MSS_DEFAULT at most */
 	tcp_rtt_init(&c->rtt, 1000000);
 	if (bytering_init(&c->sndq, (size_t)s->tcp_wmem[2]) < 0 ||
 	    bytering_init(&c->rcvq, (size_t)s->tcp_rmem[2]) < 0)
 		goto fail;
 	tcp_ofo_init(&c->ofo, (size_t)s->tcp_rmem[2]);
+	c->rcvbuf = (uint32_t)TL_MAX(s->tcp_rmem[2], 1);
 	c->all_next = th->all_head;
 	if (th->all_head)
 		th->all_head->all_prev = c;

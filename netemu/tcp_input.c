@@ -124,8 +124,15 @@ static enum tcp_verdict syn_challenge(struct tcp_conn *c, tl_usec_t now)
 static enum tcp_verdict check_seq(struct tcp_conn *c, const struct tcp_seg *seg, tl_usec_t now)
 {
 	bool rst = seg->flags & TH_RST;
-	if (c->ts_ok && seg->opt.has_ts && !rst && seq_lt(seg->opt.ts_val, c->ts_recent)) {
+	/* RFC 7323 §5.3 PAWS, with Linux's TCP_PAWS_WINDOW of one tick: a
+	 * timestamp older than TS.Recent by more than 1 is a stale
+	 * duplicate. A reset is exempt (Linux); a SYN gets a challenge. */
+	if (c->ts_ok && seg->opt.has_ts && !rst && (int32_t)(c->ts_recent - seg->opt.ts_val) > 1) {
+		if (seg->flags & TH_SYN)
+			return syn_challenge(c, now);
 		c->th->mib->tcpext.PAWSEstab++;
+		if (seg->len == 0 && !(seg->flags & TH_FIN) && !tcp_oow_ack_allowed(c, now))
+			return TCP_DROP;
 		return TCP_DROP_SEND_ACK;
 	}
 	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
@@ -152,10 +159,18 @@ static enum tcp_verdict check_seq(struct tcp_conn *c, const struct tcp_seg *seg,
 			return TCP_DROP;
 		return TCP_DROP_SEND_ACK;
 	}
-	/* RFC 7323 §4.3: remember the timestamp of a segment covering RCV.NXT. */
-	if (c->ts_ok && seg->opt.has_ts && seq_leq(seg->seq, c->rcv_nxt))
-		c->ts_recent = seg->opt.ts_val;
 	return TCP_CONTINUE;
+}
+
+/* RFC 7323 §4.3, as Linux's tcp_replace_ts_recent(): once a segment has
+ * passed the checks, remember its TSval if it starts at or before the
+ * point our last ACK covered (Last.ACK.sent = rcv_wup) and is not older,
+ * so that a delayed ACK echoes the earliest unacknowledged segment. */
+static void update_ts_recent(struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	if (c->ts_ok && seg->opt.has_ts && seq_leq(seg->seq, c->rcv_wup) &&
+	    (int32_t)(seg->opt.ts_val - c->ts_recent) >= 0)
+		c->ts_recent = seg->opt.ts_val;
 }
 
 /* RFC 9293 §3.10.7.4 second, with RFC 5961 §3: only an exact RST resets. */
@@ -296,8 +311,9 @@ static void update_window(struct tcp_conn *c, const struct tcp_seg *seg, tl_usec
 	c->snd_wl1 = seg->seq;
 	c->snd_wl2 = seg->ack;
 	if (!was && c->snd_wnd && c->persist) {
+		/* Linux tcp_ack_probe(): the window opened, probing ends. */
 		c->persist = false;
-		c->probes = 0;
+		c->persist_backoff = 0;
 		tcp_timer_stop(&c->rtx);
 		(void)now;
 	}
@@ -323,6 +339,10 @@ static enum tcp_verdict check_ack(struct tcp_conn *c, const struct tcp_seg *seg,
 	}
 	if (seq_gt(seg->ack, c->snd_max)) /* acknowledges something not yet sent */
 		return tcp_oow_ack_allowed(c, now) ? TCP_DROP_SEND_ACK : TCP_DROP;
+	/* Linux tcp_ack(): any ACK that is not older than SND.UNA shows the
+	 * peer alive: keepalive and zero-window probes count from zero. */
+	if (seq_geq(seg->ack, c->snd_una))
+		c->probes = 0;
 	bool fin_acked = false;
 	if (seq_gt(seg->ack, c->snd_una))
 		fin_acked = ack_new_data(c, seg, now);
@@ -429,6 +449,9 @@ static enum tcp_verdict process_text(struct tcp_conn *c, const struct tcp_seg *s
 		tcp_send_ack(c, now); /* duplicate ACK (with SACK) at once */
 		return TCP_CONTINUE;
 	}
+	/* Linux tcp_measure_rcv_mss(): the largest segment seen so far. */
+	if (len >= c->rcv_mss)
+		c->rcv_mss = (uint16_t)TL_MIN(len, (uint32_t)c->advmss);
 	bool had_ofo = !tcp_ofo_empty(&c->ofo);
 	uint32_t n = (uint32_t)bytering_write(&c->rcvq, data, len);
 	c->rcv_nxt += n;
@@ -538,8 +561,10 @@ void tcp_conn_input(struct tcp_conn *c, const struct tcp_seg *seg, tl_usec_t now
 	if (verdict_stops(c, seg, check_seq(c, seg, now), now) ||
 	    verdict_stops(c, seg, check_rst(c, seg, now), now) ||
 	    verdict_stops(c, seg, check_syn(c, seg, now), now) ||
-	    verdict_stops(c, seg, check_ack(c, seg, now), now) ||
-	    verdict_stops(c, seg, process_text(c, seg, now), now) ||
+	    verdict_stops(c, seg, check_ack(c, seg, now), now))
+		return;
+	update_ts_recent(c, seg);
+	if (verdict_stops(c, seg, process_text(c, seg, now), now) ||
 	    verdict_stops(c, seg, check_fin(c, seg, now), now))
 		return;
 	tcp_output(c, now);

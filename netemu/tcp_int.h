@@ -117,6 +117,8 @@ struct tcp_conn {
 	/* Receive sequence variables. */
 	uint32_t rcv_nxt, rcv_wnd, rcv_up, irs;
 	uint32_t rcv_adv;          /* right edge we advertised: never shrunk */
+	uint32_t rcv_wup;          /* RCV.NXT when our last ACK left (Linux rcv_wup) */
+	uint32_t snd_sml;          /* end of the last small segment sent (Minshall) */
 	/* Options negotiated. */
 	uint16_t mss;              /* send MSS (peer's, clamped) */
 	uint16_t advmss;           /* MSS we announced */
@@ -137,13 +139,14 @@ struct tcp_conn {
 	struct tcp_timer rtx, delack, keepalive_t;
 	uint8_t retransmits;       /* consecutive RTO expiries (backoff) */
 	uint8_t probes;            /* unanswered keepalive / zero-window probes */
+	uint8_t persist_backoff;   /* doublings of the zero-window probe timer */
 	bool persist;              /* rtx timer is a zero-window probe timer */
 	tl_usec_t retrans_stamp;   /* first retransmission of the current run */
 	tl_usec_t syn_stamp;       /* when the first SYN left (SYN_SENT budget) */
 	tl_usec_t last_rcv;        /* for keepalive idle time */
 	tl_usec_t last_oow_ack;    /* rate limit of challenge/dup ACKs */
 	uint8_t quickacks;         /* ACKs still to send immediately */
-	uint8_t unacked_segs;      /* full segments received since our last ACK */
+	uint16_t rcv_mss;          /* estimate of the peer's segment size (Linux rcv_mss) */
 	/* RTT (Karn: only segments never retransmitted are timed). */
 	struct tcp_rtt rtt;
 	bool rtt_timing;
@@ -158,6 +161,9 @@ struct tcp_conn {
 	/* Queues. */
 	struct bytering sndq;      /* unacknowledged + unsent bytes */
 	struct bytering rcvq;      /* in-order bytes the app has not read */
+	uint32_t rcvbuf;           /* buffer our window is computed from (tcp_rmem[2]
+				    * at creation); rcvq.max may exceed it by what
+				    * window rounding promised (tcp_raw_window) */
 	struct tcp_ofo ofo;
 	/* Statistics for history and `ss -i`. */
 	uint64_t bytes_in, bytes_out, segs_in, segs_out;

@@ -140,10 +140,13 @@ static struct tcp_conn *child_new(struct tcp_conn *l, const struct tcp_seg *seg,
 	c->ctx = l->ctx;
 	c->iss = iss;
 	c->snd_una = c->snd_nxt = c->snd_max = iss + 1;
+	c->snd_sml = iss + 1;
+	c->recover = iss; /* RFC 6582 §3.2: "recover" starts at the ISS */
 	c->irs = seg->seq - 1;
 	c->rcv_nxt = seg->seq;
 	c->rcv_wnd = synack_window(th);
 	c->rcv_adv = c->rcv_nxt + c->rcv_wnd; /* what our SYN-ACK offered */
+	c->rcv_wup = c->rcv_nxt;
 	c->snd_wl1 = seg->seq;
 	c->snd_wl2 = seg->ack;
 	c->keepalive = l->keepalive;

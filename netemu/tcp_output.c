@@ -56,20 +56,35 @@ void tcp_send_rst_reply(struct tcp_host *th, const struct tcp_seg *seg, tl_usec_
 	}
 }
 
-/* Receive window to advertise, in raw (scaled-down) units. Never shrinks
- * the right edge already advertised (RFC 7323 §2.4). */
+/* Receive window to advertise, in raw (scaled-down) units: the free part
+ * of rcvbuf, but never moving the right edge already advertised to the
+ * left (RFC 7323 §2.4, Linux tcp_select_window()). With window scaling the
+ * old edge can only be kept by rounding the window up to the scale unit,
+ * which may promise a little more than rcvbuf holds; the receive ring
+ * then stretches to take it (Linux's buffer accounting is as soft), so a
+ * promised byte is never dropped. */
 uint16_t tcp_raw_window(struct tcp_conn *c)
 {
 	size_t used = c->rcvq.len + tcp_ofo_bytes(&c->ofo);
-	size_t space = c->rcvq.max > used ? c->rcvq.max - used : 0;
+	size_t space = c->rcvbuf > used ? c->rcvbuf - used : 0;
 	uint64_t max = (uint64_t)65535 << c->rcv_wscale;
 	uint64_t win = TL_MIN((uint64_t)space, max);
-	if (seq_gt(c->rcv_adv, c->rcv_nxt) && c->rcv_adv - c->rcv_nxt > win)
-		win = c->rcv_adv - c->rcv_nxt;
-	uint32_t raw = (uint32_t)TL_MIN(win >> c->rcv_wscale, (uint64_t)65535);
+	uint32_t raw = (uint32_t)(win >> c->rcv_wscale);
+	/* Linux tcp_select_window(): keep the old right edge, rounding the
+	 * remaining window UP to the scale unit; rounding down would move
+	 * the edge left by up to 2^wscale - 1 bytes. */
+	if (seq_gt(c->rcv_adv, c->rcv_nxt)) {
+		uint64_t old = c->rcv_adv - c->rcv_nxt;
+		if (((uint64_t)raw << c->rcv_wscale) < old)
+			raw = (uint32_t)((old + ((uint64_t)1 << c->rcv_wscale) - 1) >> c->rcv_wscale);
+	}
+	raw = TL_MIN(raw, 65535u);
 	uint32_t adv = c->rcv_nxt + (raw << c->rcv_wscale);
 	if (seq_gt(adv, c->rcv_adv))
 		c->rcv_adv = adv;
+	size_t promised = c->rcvq.len + (c->rcv_adv - c->rcv_nxt);
+	if (promised > c->rcvq.max)
+		bytering_set_max(&c->rcvq, promised);
 	c->rcv_wnd = raw << c->rcv_wscale;
 	return (uint16_t)raw;
 }
@@ -148,7 +163,7 @@ void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags,
 	c->segs_out++;
 	c->bytes_out += len;
 	/* Every segment carries our ACK: nothing left to delay. */
-	c->unacked_segs = 0;
+	c->rcv_wup = c->rcv_nxt;
 	tcp_timer_stop(&c->delack);
 	if (end != seq && !tw_armed(&c->rtx.wt))
 		tcp_arm_rtx(c, now);
@@ -183,7 +198,7 @@ void tcp_send_syn(struct tcp_conn *c, bool with_ack, tl_usec_t now)
 		o.ts_ecr = with_ack ? c->ts_recent : 0;
 	}
 	o.wscale = c->rcv_wscale;
-	size_t space = c->rcvq.max;
+	size_t space = c->rcvbuf;
 	uint16_t wnd = (uint16_t)TL_MIN(space, (size_t)65535); /* never scaled in a SYN */
 	bool retransmit = seq_lt(c->iss, c->snd_max);
 	struct tcp_host *th = c->th;
@@ -224,8 +239,11 @@ void tcp_output(struct tcp_conn *c, tl_usec_t now)
 			uint32_t len = TL_MIN(TL_MIN(avail, mss), TL_MIN(win_left, cw_left));
 			if (len == 0)
 				break;
-			/* Nagle (RFC 896): one small segment in flight at most. */
-			if (len < mss && len == avail && in_flight && !c->nodelay && !c->shut_wr)
+			/* Nagle (RFC 896) in Minshall's form, as Linux does it
+			 * (tcp_nagle_check): hold a small segment while an
+			 * earlier small one is unacknowledged. */
+			if (len < mss && len == avail && !c->nodelay && !c->shut_wr &&
+			    seq_gt(c->snd_sml, c->snd_una) && seq_leq(c->snd_sml, c->snd_nxt))
 				break;
 			uint8_t flags = TH_ACK;
 			if (len == avail) {
@@ -234,6 +252,8 @@ void tcp_output(struct tcp_conn *c, tl_usec_t now)
 					flags |= TH_FIN;
 			}
 			tcp_xmit(c, c->snd_nxt, len, flags, now);
+			if (len < mss)
+				c->snd_sml = c->snd_nxt;
 			if (flags & TH_FIN)
 				c->fin_sent = true;
 			continue;
@@ -252,17 +272,17 @@ void tcp_output(struct tcp_conn *c, tl_usec_t now)
 	}
 }
 
-/* Linux's ACK policy: quick ACKs at the start of a connection, then one ACK
- * for every two full segments, else a delayed ACK (40 ms). */
+/* Linux's ACK policy (__tcp_ack_snd_check): quick ACKs at the start of a
+ * connection, then an ACK as soon as more than one full segment (rcv_mss)
+ * is unacknowledged, else a delayed ACK (40 ms). */
 void tcp_schedule_ack(struct tcp_conn *c, tl_usec_t now)
 {
-	c->unacked_segs++;
 	if (c->quickacks) {
 		c->quickacks--;
 		tcp_send_ack(c, now);
 		return;
 	}
-	if (c->unacked_segs >= 2) {
+	if (c->rcv_nxt - c->rcv_wup > c->rcv_mss) {
 		tcp_send_ack(c, now);
 		return;
 	}

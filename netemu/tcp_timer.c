@@ -48,7 +48,7 @@ void tcp_arm_rtx(struct tcp_conn *c, tl_usec_t now)
 		wait = TL_MIN((uint64_t)TL_USEC_PER_SEC << TL_MIN(c->retransmits, 20),
 			      (uint64_t)rto_max);
 	} else if (c->persist) {
-		wait = TL_MIN((uint64_t)tcp_rtt_rto(&c->rtt, rto_max) << TL_MIN(c->probes, 20),
+		wait = TL_MIN((uint64_t)tcp_rtt_rto(&c->rtt, rto_max) << TL_MIN(c->persist_backoff, 20),
 			      (uint64_t)rto_max);
 	} else {
 		wait = tcp_rtt_rto(&c->rtt, rto_max);
@@ -113,6 +113,7 @@ static void zero_window_probe(struct tcp_conn *c, tl_usec_t now)
 	if (c->snd_wnd || !seq_lt(c->snd_nxt, data_end)) {
 		c->persist = false;
 		c->probes = 0;
+		c->persist_backoff = 0;
 		tcp_output(c, now);
 		return;
 	}
@@ -125,6 +126,8 @@ static void zero_window_probe(struct tcp_conn *c, tl_usec_t now)
 	 * that carries the peer's current window. */
 	th->mib->tcpext.TCPWinProbe++;
 	c->probes++;
+	if (c->persist_backoff < UINT8_MAX)
+		c->persist_backoff++;
 	tcp_xmit(c, c->snd_una - 1, 0, TH_ACK, now);
 	tcp_arm_rtx(c, now);
 }

@@ -220,6 +220,15 @@ static inline struct tcp_seg h_expect(struct harness *h, struct tcp_seg want)
 	return got;
 }
 
+/* Discards every segment sent so far (for tests that check only the last
+ * one, via h->last_sent). */
+static inline void h_drop_output(struct harness *h)
+{
+	h_collect(h);
+	h->out_head = (h->out_head + h->out_count) % H_MAX_OUT;
+	h->out_count = 0;
+}
+
 static inline void h_expect_nothing(struct harness *h)
 {
 	h_collect(h);
@@ -352,6 +361,7 @@ struct h_peer {
 	uint16_t our_port;
 	uint32_t iss;       /* our initial sequence number */
 	uint32_t seq, ack;
+	uint16_t wnd;        /* raw window the peer advertises */
 	struct tcp_opts opt; /* options the peer puts on every segment (timestamps) */
 };
 
@@ -361,7 +371,7 @@ static inline void h_peer_send(struct harness *h, struct h_peer *p, uint8_t flag
 			       const void *data, uint32_t len)
 {
 	h_inject(h, SEG(.sport = p->port, .dport = p->our_port, .seq = p->seq, .ack = p->ack,
-			.flags = flags, .payload = data, .len = len, .opt = p->opt));
+			.flags = flags, .payload = data, .len = len, .opt = p->opt, .wnd = p->wnd));
 	p->seq += len + !!(flags & TH_SYN) + !!(flags & TH_FIN);
 }
 
@@ -395,7 +405,7 @@ static inline struct tcp_conn *h_listen(struct harness *h, uint16_t port, int ba
 static inline struct h_peer h_open_opt(struct harness *h, struct tcp_conn *l, uint16_t port,
 				       uint32_t peer_isn, struct tcp_opts opt, tl_usec_t rtt)
 {
-	struct h_peer p = { .port = port, .our_port = 80, .seq = peer_isn };
+	struct h_peer p = { .port = port, .our_port = 80, .seq = peer_isn, .wnd = 65535 };
 	h_inject(h, SEG(.flags = TH_SYN, .sport = port, .seq = peer_isn, .opt = opt));
 	struct tcp_seg sa = h_expect(h, SEG(.flags = TH_SYN | TH_ACK, .ack = peer_isn + 1));
 	h_advance(h, rtt);
