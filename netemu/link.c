@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "strbuf.h"
+
 /* ---- small math (netemu/ links no libm) -------------------------------- */
 
 /* Natural log for x > 0: split off the binary exponent, then the atanh
@@ -803,4 +805,25 @@ int link_dir_describe(const struct link_dir *d, char *buf, size_t len)
 	if (n == 0)
 		n = (size_t)snprintf(buf, len, "none");
 	return (int)n;
+}
+
+void link_dir_render_counters(const struct link_dir *d, struct strbuf *sb)
+{
+	const struct link_counters *c = &d->c;
+	sb_printf(sb,
+		  "input %" PRIu64 "\nsent %" PRIu64 "\nsent_bytes %" PRIu64
+		  "\ndropped_loss %" PRIu64 "\ndropped_queue %" PRIu64 "\nduplicated %" PRIu64
+		  "\ncorrupted %" PRIu64 "\nreordered %" PRIu64 "\nqueued_frames %" PRIu64
+		  "\nqueued_bytes %" PRIu64 "\n",
+		  c->input, c->sent, c->sent_bytes, c->dropped_loss, c->dropped_queue,
+		  c->duplicated, c->corrupted, c->reordered, c->queued_frames, c->queued_bytes);
+}
+
+void link_dir_render_knobs(const struct link_dir *d, struct strbuf *sb)
+{
+	char v[48];
+	for (size_t i = 0; i < TL_ARRAY_SIZE(knobs); i++) {
+		link_knob_get(d, knobs[i].name, v, sizeof(v));
+		sb_printf(sb, "%s %s\n", knobs[i].name, v);
+	}
 }

@@ -191,6 +191,12 @@ const char *link_knob_name(size_t i);
  * ("none" if unimpaired); never the seed. Returns the length (truncated
  * output, NUL-terminated, if buf is short). */
 int link_dir_describe(const struct link_dir *d, char *buf, size_t len);
+struct strbuf;
+/* For the FUSE view (links/<link>/<dir>/): the counters as "name value"
+ * lines (sent, dropped_loss, ...), and every knob as "name value" lines
+ * in table order, values as link_knob_get writes them. */
+void link_dir_render_counters(const struct link_dir *d, struct strbuf *sb);
+void link_dir_render_knobs(const struct link_dir *d, struct strbuf *sb);
 /* One line of help for a knob (value syntax and meaning), or NULL. */
 const char *link_knob_help(const char *name);
 

@@ -16,6 +16,7 @@
 
 #include "bytes.h"
 #include "link.h"
+#include "strbuf.h"
 
 #define MS TL_USEC_PER_MSEC
 #define SEC TL_USEC_PER_SEC
@@ -941,6 +942,33 @@ static void test_link_same_seed_same_pattern(void **state)
 	link_dir_fini(&b);
 }
 
+/* What the FUSE view shows for a direction: counters and knobs as
+ * "name value" lines. */
+static void test_link_render_counters_and_knobs(void **state)
+{
+	(void)state;
+	struct link_dir d;
+	link_dir_init(&d, 77);
+	set(&d, "delay", "10ms");
+	set(&d, "limit", "2");
+	for (unsigned i = 0; i < 3; i++)
+		link_dir_input(&d, frame(i, 100), 0);
+	struct strbuf sb = { 0 };
+	link_dir_render_counters(&d, &sb);
+	assert_false(sb.failed);
+	assert_non_null(strstr(sb.p, "input 3\nsent 0\n"));
+	assert_non_null(strstr(sb.p, "\ndropped_queue 1\n"));
+	assert_non_null(strstr(sb.p, "\nqueued_frames 2\nqueued_bytes 200\n"));
+	sb_free(&sb);
+	memset(&sb, 0, sizeof(sb));
+	link_dir_render_knobs(&d, &sb);
+	assert_false(sb.failed);
+	assert_true(strncmp(sb.p, "delay 10ms\njitter 0\n", 20) == 0);
+	assert_non_null(strstr(sb.p, "\nlimit 2\nseed 77\n"));
+	sb_free(&sb);
+	link_dir_fini(&d);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -972,6 +1000,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_link_rate_throughput, teardown),
 		cmocka_unit_test_teardown(test_link_queue_limit_tail_drop, teardown),
 		cmocka_unit_test_teardown(test_link_same_seed_same_pattern, teardown),
+		cmocka_unit_test_teardown(test_link_render_counters_and_knobs, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
