@@ -266,10 +266,13 @@ static bool ack_new_data(struct tcp_conn *c, const struct tcp_seg *seg, tl_usec_
 			c->in_recovery = false;
 			tcp_cc_on_recovery_exit(&c->cc, now);
 		} else {
-			/* NewReno partial ACK: the next hole is lost too. */
+			/* NewReno partial ACK: the next hole is lost too. Linux
+			 * counts every retransmission in recovery as a fast one. */
 			uint32_t len = TL_MIN(tcp_mss_now(c, now), (uint32_t)c->sndq.len);
-			if (len)
+			if (len) {
+				th->mib->tcpext.TCPFastRetrans++;
 				tcp_xmit(c, c->snd_una, len, TH_ACK, now);
+			}
 		}
 	} else {
 		tcp_cc_on_ack(&c->cc, (data_acked + c->mss - 1) / c->mss, c->rtt.srtt_us, now);
