@@ -34,6 +34,8 @@ struct loop {
 	unsigned n_wires;
 	struct event *sigs[4];
 	int result;
+	struct loop_view view;    /* fd < 0: none */
+	struct event *view_ev;
 };
 
 tl_usec_t loop_now(void)
@@ -96,8 +98,11 @@ static void drain(struct loop_wire *lw, tl_usec_t now)
 	while ((pb = link_dir_pop_ready(out, now)))
 		wire_write(w, pb);
 	struct tl_event ev;
-	while (stack_pop_event(w->st, &ev))
+	while (stack_pop_event(w->st, &ev)) {
 		report_event(w->host->name, &ev);
+		if (lw->lp->view.on_event)
+			lw->lp->view.on_event(lw->lp->view.ctx, (unsigned)(lw - lw->lp->wires), &ev);
+	}
 	uint64_t lost = stack_events_lost(w->st);
 	if (lost != lw->events_lost_seen) {
 		log_debug("%s: %" PRIu64 " events lost (queue full)", w->host->name,
@@ -227,6 +232,31 @@ fail:
 	return NULL;
 }
 
+static void on_view(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct loop *lp = arg;
+	lp->view.serve(lp->view.ctx, loop_now());
+}
+
+int loop_attach_view(struct loop *lp, const struct loop_view *v)
+{
+	if (lp->view_ev || lp->view.on_event)
+		return -EBUSY;
+	if (v->fd >= 0 && v->serve) {
+		lp->view_ev = event_new(lp->base, v->fd, EV_READ | EV_PERSIST, on_view, lp);
+		if (!lp->view_ev || event_add(lp->view_ev, NULL) < 0) {
+			if (lp->view_ev)
+				event_free(lp->view_ev);
+			lp->view_ev = NULL;
+			return -ENOMEM;
+		}
+	}
+	lp->view = *v;
+	return 0;
+}
+
 int loop_run(struct loop *lp)
 {
 	lp->result = 0;
@@ -250,6 +280,8 @@ void loop_free(struct loop *lp)
 	for (size_t i = 0; i < sizeof(lp->sigs) / sizeof(lp->sigs[0]); i++)
 		if (lp->sigs[i])
 			event_free(lp->sigs[i]);
+	if (lp->view_ev)
+		event_free(lp->view_ev);
 	if (lp->base)
 		event_base_free(lp->base);
 	free(lp);

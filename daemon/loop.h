@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "event.h"
 #include "lab.h"
 #include "tl_types.h"
 
@@ -26,6 +27,21 @@ struct loop *loop_new(struct lab *lab, char *err, size_t errlen);
 /* Runs until SIGINT/SIGTERM (returns the signal number) or a fatal TAP
  * error (returns -1, already logged). */
 int loop_run(struct loop *lp);
+
+/* Something else the loop serves besides the stack hosts (the FUSE view,
+ * fsview/): the loop calls serve(ctx, now) whenever fd is readable, and
+ * on_event(ctx, wire, ev) for every stack event it drains (wire: the
+ * lab's wire index). Either function may be NULL. */
+struct loop_view {
+	void *ctx;
+	int fd;
+	void (*serve)(void *ctx, tl_usec_t now);
+	void (*on_event)(void *ctx, unsigned wire, const struct tl_event *ev);
+};
+
+/* Attaches v (at most one view; before loop_run). Returns 0, or -ENOMEM
+ * or -EBUSY. */
+int loop_attach_view(struct loop *lp, const struct loop_view *v);
 
 void loop_free(struct loop *lp);
 

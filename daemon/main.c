@@ -20,6 +20,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "fsview.h"
 #include "lab.h"
 #include "lab_file.h"
 #include "log.h"
@@ -52,8 +53,9 @@ static void usage(FILE *out)
 		"\n"
 		"  --lab FILE      lab description (default: the built-in lab, see\n"
 		"                  labs/default.lab and docs/labs.md)\n"
-		"  --mount DIR     where the procfs-style view will be mounted\n"
-		"                  (default " DEFAULT_MOUNT "; must not be a mount point)\n"
+		"  --mount DIR     where the procfs-style view is mounted (default\n"
+		"                  " DEFAULT_MOUNT "; created if missing; must not be a mount\n"
+		"                  point; see docs/fsview.md)\n"
 		"  --db FILE       history database (default " DEFAULT_DB ")\n"
 		"  --ready-fd N    write \"READY=1\\n\" to fd N and close it once the lab is up\n"
 		"  -v, --verbose   debug logging (connection state changes, ip commands)\n"
@@ -236,6 +238,123 @@ static void log_ready(const struct options *o, const struct lab *lab)
 		 o->lab_path ? o->lab_path : "default", line);
 }
 
+/* The FUSE view (fsview/, docs/fsview.md): mounted before readiness and
+ * recorded in the registry (REG_MOUNT) so that the next start unmounts
+ * what a crashed daemon left; unmounted at exit. */
+struct view {
+	struct fsview *fv;
+	char path[PATH_MAX]; /* realpath of --mount, the registry name */
+	bool made_dir;       /* we created the directory: remove it at exit */
+	bool claimed;
+};
+
+static void view_log(void *ctx, int level, const char *line)
+{
+	(void)ctx;
+	log_at((enum log_level)level, "%s", line);
+}
+
+static void view_tunable_changed(void *ctx, struct stack *st, const char *dir,
+				 const char *name, const char *old_value,
+				 const char *new_value, tl_usec_t now)
+{
+	(void)ctx, (void)st, (void)dir, (void)name, (void)old_value, (void)new_value, (void)now;
+	/* HISTORY CALL SITE (daemon/recorder.h is not in yet): record the
+	 * change here as rec_tunable_change(rec, stack_config(st)->host_id,
+	 * "net.ipv4.tcp_syn_retries" (dir/name dotted), old_value, new_value,
+	 * "fuse", now). */
+}
+
+static void view_serve(void *ctx, tl_usec_t now)
+{
+	fsv_serve(ctx, now);
+}
+
+static void view_on_event(void *ctx, unsigned wire, const struct tl_event *ev)
+{
+	fsv_on_event(ctx, wire, ev);
+}
+
+/* Under the registry lock: creates the mount directory if needed, claims
+ * it and mounts the view with the lab's hosts and links. */
+static int view_start(struct view *v, const char *dir, struct registry *reg,
+		      const struct lab *lab)
+{
+	if (mkdir(dir, 0755) == 0)
+		v->made_dir = true;
+	else if (errno != EEXIST) {
+		log_err("cannot create --mount %s: %s; create it or pass another --mount DIR", dir,
+			strerror(errno));
+		return -EIO;
+	}
+	if (!realpath(dir, v->path)) {
+		log_err("cannot resolve --mount %s: %s", dir, strerror(errno));
+		return -EIO;
+	}
+	static const struct fsv_hooks hooks_template = { .log = view_log,
+							 .tunable_changed = view_tunable_changed };
+	struct fsv_hooks hooks = hooks_template;
+	hooks.ctx = v;
+	v->fv = fsv_new(&hooks);
+	if (!v->fv) {
+		log_err("out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < lab->n_wires; i++) {
+		const struct lab_wire *w = &lab->wires[i];
+		struct fsv_link_source src = { .mtu = w->link->mtu,
+					       .to_peer_dropped = &w->tx_dropped,
+					       .from_peer_errors = &w->rx_errors };
+		char a[16], b[16];
+		snprintf(src.endpoints, sizeof(src.endpoints), "%s %s <-> %s %s/%s %s",
+			 w->host->name, lab_ip_str(w->host->addr, a), w->peer->name,
+			 w->peer->netns, w->peer->ifname, lab_ip_str(w->peer->addr, b));
+		if (fsv_add_host(v->fv, w->host->name, w->st) < 0 ||
+		    fsv_add_link(v->fv, w->link->name, &src) < 0) {
+			log_err("cannot show host %s / link %s in the view (too many, or a duplicate name)",
+				w->host->name, w->link->name);
+			return -EINVAL;
+		}
+	}
+	int rc = registry_claim(reg, REG_MOUNT, v->path, "fsview");
+	if (rc < 0) {
+		log_err("cannot record the mount %s in %s: %s", v->path, reg->dir, strerror(-rc));
+		return rc;
+	}
+	v->claimed = true;
+	char err[512];
+	rc = fsv_mount(v->fv, v->path, err, sizeof(err));
+	if (rc < 0) {
+		log_err("cannot mount the view: %s", err);
+		return rc;
+	}
+	return 0;
+}
+
+static int view_attach(struct view *v, struct loop *lp)
+{
+	struct loop_view lv = { .ctx = v->fv, .fd = fsv_fd(v->fv), .serve = view_serve,
+				.on_event = view_on_event };
+	int rc = loop_attach_view(lp, &lv);
+	if (rc < 0)
+		log_err("cannot serve the view from the event loop: %s", strerror(-rc));
+	return rc;
+}
+
+/* Under the registry lock: unmounts, releases the claim, removes the
+ * directory if we made it. Safe after a partial view_start. */
+static void view_stop(struct view *v, struct registry *reg)
+{
+	fsv_free(v->fv);
+	v->fv = NULL;
+	if (v->claimed)
+		registry_release(reg, REG_MOUNT, v->path);
+	v->claimed = false;
+	if (v->made_dir && rmdir(v->path) < 0)
+		log_warn("cannot remove the mount directory %s: %s", v->path, strerror(errno));
+	v->made_dir = false;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { .mount_dir = DEFAULT_MOUNT, .db_path = DEFAULT_DB,
@@ -268,6 +387,7 @@ int main(int argc, char **argv)
 	struct registry reg;
 	struct lab *lab = NULL;
 	struct loop *lp = NULL;
+	struct view view = { .fv = NULL };
 	char err[512];
 	status = 1;
 
@@ -289,6 +409,8 @@ int main(int argc, char **argv)
 	}
 	if (start_lab(&o, cfg, &reg, &lab) < 0)
 		goto out_reg;
+	if (view_start(&view, o.mount_dir, &reg, lab) < 0)
+		goto out_lab;
 	registry_unlock(&reg);
 
 	lp = loop_new(lab, err, sizeof(err));
@@ -296,6 +418,8 @@ int main(int argc, char **argv)
 		log_err("cannot start the event loop: %s", err);
 		goto out_lab;
 	}
+	if (view_attach(&view, lp) < 0)
+		goto out_lab;
 	if (notify_ready(o.ready_fd) < 0)
 		log_warn("could not deliver the readiness notification: %s", strerror(errno));
 	o.ready_fd = -1;
@@ -313,6 +437,7 @@ int main(int argc, char **argv)
 out_lab:
 	loop_free(lp);
 	registry_lock(&reg);
+	view_stop(&view, &reg);
 	lab_down(lab);
 	{
 		char pid[16];

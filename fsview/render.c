@@ -150,6 +150,15 @@ static void quote_input(const char *buf, size_t len, char *out, size_t cap)
 	out[o] = '\0';
 }
 
+/* "ipv4" for "net/ipv4": the directory under sys/net/ in the view. */
+static const char *view_dir(const struct tcp_tunable *t)
+{
+	for (unsigned i = 0; i < FSV_SYSDIRS; i++)
+		if (strcmp(sysdir_tables[i], t->dir) == 0)
+			return sysdir_names[i];
+	return t->dir;
+}
+
 int fsv_write_tunable(struct fsv_state *s, const struct fsv_node *n, const char *buf,
 		      size_t len, tl_usec_t now)
 {
@@ -171,8 +180,8 @@ int fsv_write_tunable(struct fsv_state *s, const struct fsv_node *n, const char 
 		const char *rule = strncmp(why, t->name, nl) == 0 && why[nl] == ':' ? why + nl + 2 : why;
 		quote_input(buf, len, q, sizeof(q));
 		chomp(old);
-		say(s, FSV_LOG_WARN, "%s: sys/%s/%s: refused \"%s\": %s (%s); value kept: %s",
-		    h->name, t->dir, t->name, q, rule, strerror(-rc), old);
+		say(s, FSV_LOG_WARN, "%s: sys/net/%s/%s: refused \"%s\": %s (%s); value kept: %s",
+		    h->name, view_dir(t), t->name, q, rule, strerror(-rc), old);
 		return rc;
 	}
 	if (tcp_tunable_read(sys, t, new, sizeof(new)) < 0)
@@ -180,7 +189,8 @@ int fsv_write_tunable(struct fsv_state *s, const struct fsv_node *n, const char 
 	chomp(old);
 	chomp(new);
 	if (strcmp(old, new) != 0)
-		say(s, FSV_LOG_INFO, "%s: sys/%s/%s: %s -> %s", h->name, t->dir, t->name, old, new);
+		say(s, FSV_LOG_INFO, "%s: sys/net/%s/%s: %s -> %s", h->name, view_dir(t), t->name,
+		    old, new);
 	if (s->hooks.tunable_changed)
 		s->hooks.tunable_changed(s->hooks.ctx, h->st, t->dir, t->name, old, new, now);
 	return rc;
