@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "netns.h"
+#include "pcap.h"
 #include "services.h"
 #include "stack.h"
 #include "tap_io.h"
@@ -189,6 +190,114 @@ void lab_log_links(const struct lab *lab)
 	}
 }
 
+/* A capture in progress. Invariant: f is open; bytes counts what was
+ * handed to f; full once bytes reached LAB_CAPTURE_MAX_BYTES. Record times
+ * are real0 + (now - mono0): the loop's monotonic clock on the wall. */
+struct lab_capture {
+	FILE *f;
+	char path[LAB_PATH_MAX];
+	uint64_t frames, bytes;
+	tl_usec_t mono0;
+	uint64_t real0;
+	bool full;
+};
+
+static tl_usec_t clock_usec(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (tl_usec_t)ts.tv_sec * TL_USEC_PER_SEC + (tl_usec_t)ts.tv_nsec / 1000;
+}
+
+int lab_capture_start(struct lab *lab, unsigned wi, const char *path, char *err,
+		      size_t errlen)
+{
+	if (wi >= lab->n_wires) {
+		snprintf(err, errlen, "no such link");
+		return -ENOENT;
+	}
+	struct lab_wire *w = &lab->wires[wi];
+	if (strlen(path) >= LAB_PATH_MAX) {
+		snprintf(err, errlen, "capture path is longer than %d characters", LAB_PATH_MAX - 1);
+		return -ENAMETOOLONG;
+	}
+	lab_capture_stop(lab, wi);
+	struct lab_capture *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	c->f = fopen(path, "we");
+	if (!c->f) {
+		int e = errno;
+		snprintf(err, errlen, "cannot write capture %s: %s", path, strerror(e));
+		free(c);
+		return -e;
+	}
+	setvbuf(c->f, NULL, _IOFBF, 1 << 16);
+	uint8_t h[PCAP_FILE_HEADER_LEN];
+	pcap_file_header(h, PCAP_SNAPLEN);
+	if (fwrite(h, sizeof(h), 1, c->f) != 1 || fflush(c->f) != 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot write capture %s: %s", path, strerror(e));
+		fclose(c->f);
+		free(c);
+		return -e;
+	}
+	c->bytes = sizeof(h);
+	c->mono0 = clock_usec(CLOCK_MONOTONIC);
+	c->real0 = clock_usec(CLOCK_REALTIME);
+	w->cap = c;
+	log_info("link %s: capturing %s's frames to %s", w->link->name, w->host->name, path);
+	return 0;
+}
+
+void lab_capture_stop(struct lab *lab, unsigned wi)
+{
+	if (wi >= lab->n_wires || !lab->wires[wi].cap)
+		return;
+	struct lab_wire *w = &lab->wires[wi];
+	struct lab_capture *c = w->cap;
+	w->cap = NULL;
+	if (fclose(c->f) != 0)
+		log_warn("link %s: capture %s: %s", w->link->name, c->path, strerror(errno));
+	log_info("link %s: capture %s closed: %" PRIu64 " frames, %" PRIu64 " bytes",
+		 w->link->name, c->path, c->frames, c->bytes);
+	free(c);
+}
+
+void lab_capture_frame(struct lab_wire *w, const uint8_t *frame, size_t len, tl_usec_t now)
+{
+	struct lab_capture *c = w->cap;
+	if (c->full)
+		return;
+	uint32_t caplen = (uint32_t)TL_MIN(len, (size_t)PCAP_SNAPLEN);
+	if (c->bytes + PCAP_RECORD_HEADER_LEN + caplen > LAB_CAPTURE_MAX_BYTES) {
+		c->full = true;
+		log_warn("link %s: capture %s reached %llu bytes; no more frames are written",
+			 w->link->name, c->path, (unsigned long long)LAB_CAPTURE_MAX_BYTES);
+		return;
+	}
+	uint8_t r[PCAP_RECORD_HEADER_LEN];
+	uint64_t t = c->real0 + (now >= c->mono0 ? now - c->mono0 : 0);
+	pcap_record_header(r, t, caplen, (uint32_t)len);
+	if (fwrite(r, sizeof(r), 1, c->f) != 1 || fwrite(frame, caplen, 1, c->f) != 1) {
+		c->full = true; /* keep the loop going; say so once */
+		log_warn("link %s: capture %s: write failed: %s; no more frames are written",
+			 w->link->name, c->path, strerror(errno));
+		return;
+	}
+	c->frames++;
+	c->bytes += sizeof(r) + caplen;
+}
+
+void lab_capture_flush(struct lab_wire *w)
+{
+	if (w->cap && !w->cap->full)
+		fflush(w->cap->f);
+}
+
 static int wire_up(struct lab *lab, unsigned li, tl_usec_t now, char *err,
 		   size_t errlen)
 {
@@ -236,6 +345,9 @@ static int wire_up(struct lab *lab, unsigned li, tl_usec_t now, char *err,
 		return -ENOMEM;
 	}
 	if ((rc = links_up(w, err, errlen)) < 0)
+		return rc;
+	if (l->capture[0] &&
+	    (rc = lab_capture_start(lab, (unsigned)(w - lab->wires), l->capture, err, errlen)) < 0)
 		return rc;
 	char ip1[16], ip2[16], mac[18];
 	log_debug("%s: %s/%u mac %s on link %s, peer %s in namespace %s (%s %s)",
@@ -303,6 +415,8 @@ void lab_down(struct lab *lab)
 	if (!lab)
 		return;
 	lab_log_links(lab);
+	for (unsigned i = 0; i < lab->n_wires; i++)
+		lab_capture_stop(lab, i);
 	/* TAPs first: closing the fd removes the device from its namespace. */
 	for (unsigned i = lab->n_wires; i-- > 0;) {
 		struct lab_wire *w = &lab->wires[i];

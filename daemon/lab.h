@@ -17,6 +17,10 @@
 
 struct stack;
 struct services;
+struct lab_capture;
+
+/* Captures stop growing at this size (logged once). */
+#define LAB_CAPTURE_MAX_BYTES (1ull << 30)
 
 /* One link at run time: a stack host wired to a kernel host's TAP, with an
  * emulated link per direction (dir[LAB_TO_STACK] between the TAP read and
@@ -32,6 +36,7 @@ struct lab_wire {
 	int tap_fd;
 	struct link_dir dir[LAB_DIRS];
 	bool dir_up; /* dir[] initialised (lab_down finalises them) */
+	struct lab_capture *cap; /* pcap being written; NULL = none */
 	/* Edge counters (the stack cannot see these). */
 	uint64_t tx_dropped; /* frames the TAP refused (queue full) */
 	uint64_t rx_errors;  /* failed TAP reads */
@@ -73,6 +78,20 @@ int lab_up(struct lab **out, const struct lab_config *cfg, struct registry *reg,
 /* Logs each impaired link direction's counters, one line each
  * ("link l0 to_stack: input=... sent=... dropped_loss=..."). */
 void lab_log_links(const struct lab *lab);
+
+/* Link captures: a pcap file (tcpdump -r reads it) of every frame the
+ * stack host of wire `wi` receives and sends, as it sees them (after the
+ * to_stack impairments, before the to_kernel ones). Start truncates path
+ * (restarting a running capture); returns 0 or a negative errno with a
+ * reason in err. Stop flushes, closes and logs the count; no-op if off. */
+int lab_capture_start(struct lab *lab, unsigned wi, const char *path, char *err,
+		      size_t errlen);
+void lab_capture_stop(struct lab *lab, unsigned wi);
+/* Loop thread: one frame at the stack's edge (call only when w->cap). */
+void lab_capture_frame(struct lab_wire *w, const uint8_t *frame, size_t len, tl_usec_t now);
+/* Loop thread: pushes buffered records to the file (end of a batch), so
+ * a reader sees them while the capture runs. */
+void lab_capture_flush(struct lab_wire *w);
 
 /* Closes TAPs, frees stacks, deletes namespaces, releases registry entries.
  * Never fails; problems are logged. NULL is fine. */

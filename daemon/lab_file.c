@@ -62,6 +62,12 @@ static bool is_key_char(char ch)
 	return is_lower(ch) || ch == '_';
 }
 
+/* Capture paths: printable, no blanks (they end the value). */
+static bool is_path_char(char ch)
+{
+	return ch > ' ' && ch < 0x7f;
+}
+
 /* Link keys may carry a direction: `to_stack.loss`. */
 static bool is_link_key_char(char ch)
 {
@@ -175,6 +181,7 @@ enum lab_key {
 	K_INTERFACE,
 	K_MAC,
 	K_MTU,
+	K_CAPTURE,
 	K_COUNT
 };
 
@@ -190,6 +197,7 @@ static const struct {
 	[K_INTERFACE] = { "interface", SEC_HOST },
 	[K_MAC] = { "mac", SEC_HOST },
 	[K_MTU] = { "mtu", SEC_LINK },
+	[K_CAPTURE] = { "capture", SEC_LINK },
 };
 
 #define LAB_KNOBS_MAX 32 /* >= link_knob_count() */
@@ -475,6 +483,16 @@ static int parse_value(struct parse *ps, enum lab_key k, struct cur *c)
 				    "mtu must be a number from 68 to 1500 (larger frames come with a later issue)");
 		l->mtu = (uint16_t)n;
 		return 0;
+	case K_CAPTURE: {
+		int rc = cur_word(c, is_path_char, l->capture, sizeof(l->capture));
+		if (rc == -ENAMETOOLONG)
+			return fail(ps, ps->line, "capture path is longer than %d characters",
+				    LAB_PATH_MAX - 1);
+		if (rc < 0 || l->capture[0] != '/')
+			return fail(ps, ps->line,
+				    "capture must be an absolute path, e.g. /tmp/l0.pcap (blanks end it)");
+		return 0;
+	}
 	case K_COUNT:
 		break;
 	}
@@ -539,7 +557,7 @@ static int parse_link_knob(struct parse *ps, const char *key, struct cur *c)
 			break;
 	if (ki == link_knob_count() || ki >= LAB_KNOBS_MAX)
 		return fail(ps, ps->line,
-			    "unknown key '%s' (link keys: mtu, seed and the impairments delay jitter delay_corr distribution loss loss_corr ge_p ge_r ge_bad_loss ge_good_loss duplicate corrupt reorder reorder_gap rate overhead limit ..., each also as to_stack.KEY or to_kernel.KEY; see docs/labs.md)",
+			    "unknown key '%s' (link keys: mtu, capture, seed and the impairments delay jitter delay_corr distribution loss loss_corr ge_p ge_r ge_bad_loss ge_good_loss duplicate corrupt reorder reorder_gap rate overhead limit ..., each also as to_stack.KEY or to_kernel.KEY; see docs/labs.md)",
 			    key);
 	cur_blanks(c);
 	/* The rest of the line is the value (trailing blanks are trimmed). */
@@ -580,7 +598,7 @@ static int parse_assignment(struct parse *ps, struct cur *c)
 	}
 	if (k == K_COUNT)
 		return fail(ps, ps->line,
-			    "unknown key '%s' (host keys: kind link address gateway netns interface mac; link keys: mtu, seed, impairments such as delay and loss)",
+			    "unknown key '%s' (host keys: kind link address gateway netns interface mac; link keys: mtu, capture, seed, impairments such as delay and loss)",
 			    rc == 0 ? key : "...");
 	cur_blanks(c);
 	if (!cur_take(c, '='))

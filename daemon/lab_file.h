@@ -21,6 +21,7 @@
 #define LAB_LINKS_MAX 16
 #define LAB_LINE_MAX 512   /* longest accepted line, without newline */
 #define LAB_FILE_MAX 65536 /* largest accepted file */
+#define LAB_PATH_MAX 256   /* capture file paths, with NUL */
 
 /* The only range a lab may use: 198.18.0.0/15 (RFC 2544 benchmarking), so
  * tcplab never sends traffic to a real network. */
@@ -56,6 +57,7 @@ struct lab_link {
 	struct link_knobs knobs[LAB_DIRS];
 	uint64_t seed[LAB_DIRS];
 	bool seed_set[LAB_DIRS];
+	char capture[LAB_PATH_MAX]; /* pcap file written from the start; "" = none */
 };
 
 /* "to_stack" / "to_kernel". */

@@ -34,8 +34,6 @@ struct loop {
 	unsigned n_wires;
 	struct event *sigs[4];
 	int result;
-	struct loop_view view;    /* fd < 0: none */
-	struct event *view_ev;
 };
 
 tl_usec_t loop_now(void)
@@ -86,10 +84,14 @@ static void drain(struct loop_wire *lw, tl_usec_t now)
 	struct link_dir *in = &w->dir[LAB_TO_STACK], *out = &w->dir[LAB_TO_KERNEL];
 	struct pktbuf *pb;
 	while ((pb = link_dir_pop_ready(in, now))) {
+		if (w->cap)
+			lab_capture_frame(w, pb->data, pb->len, now);
 		stack_input(w->st, pb->data, pb->len, now);
 		pktbuf_free(pb);
 	}
 	while ((pb = stack_pop_output(w->st))) {
+		if (w->cap)
+			lab_capture_frame(w, pb->data, pb->len, now);
 		if (link_dir_bypass(out, pb->len))
 			wire_write(w, pb);
 		else
@@ -97,12 +99,11 @@ static void drain(struct loop_wire *lw, tl_usec_t now)
 	}
 	while ((pb = link_dir_pop_ready(out, now)))
 		wire_write(w, pb);
+	if (w->cap)
+		lab_capture_flush(w);
 	struct tl_event ev;
-	while (stack_pop_event(w->st, &ev)) {
+	while (stack_pop_event(w->st, &ev))
 		report_event(w->host->name, &ev);
-		if (lw->lp->view.on_event)
-			lw->lp->view.on_event(lw->lp->view.ctx, (unsigned)(lw - lw->lp->wires), &ev);
-	}
 	uint64_t lost = stack_events_lost(w->st);
 	if (lost != lw->events_lost_seen) {
 		log_debug("%s: %" PRIu64 " events lost (queue full)", w->host->name,
@@ -117,6 +118,8 @@ static void on_frame(void *ctx, const uint8_t *frame, size_t len)
 	struct loop_wire *lw = ctx;
 	struct link_dir *in = &lw->w->dir[LAB_TO_STACK];
 	if (link_dir_bypass(in, len)) {
+		if (lw->w->cap)
+			lab_capture_frame(lw->w, frame, len, lw->now);
 		stack_input(lw->w->st, frame, len, lw->now);
 		return;
 	}
@@ -232,31 +235,6 @@ fail:
 	return NULL;
 }
 
-static void on_view(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct loop *lp = arg;
-	lp->view.serve(lp->view.ctx, loop_now());
-}
-
-int loop_attach_view(struct loop *lp, const struct loop_view *v)
-{
-	if (lp->view_ev || lp->view.on_event)
-		return -EBUSY;
-	if (v->fd >= 0 && v->serve) {
-		lp->view_ev = event_new(lp->base, v->fd, EV_READ | EV_PERSIST, on_view, lp);
-		if (!lp->view_ev || event_add(lp->view_ev, NULL) < 0) {
-			if (lp->view_ev)
-				event_free(lp->view_ev);
-			lp->view_ev = NULL;
-			return -ENOMEM;
-		}
-	}
-	lp->view = *v;
-	return 0;
-}
-
 int loop_run(struct loop *lp)
 {
 	lp->result = 0;
@@ -280,8 +258,6 @@ void loop_free(struct loop *lp)
 	for (size_t i = 0; i < sizeof(lp->sigs) / sizeof(lp->sigs[0]); i++)
 		if (lp->sigs[i])
 			event_free(lp->sigs[i]);
-	if (lp->view_ev)
-		event_free(lp->view_ev);
 	if (lp->base)
 		event_base_free(lp->base);
 	free(lp);

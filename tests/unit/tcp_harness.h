@@ -424,6 +424,23 @@ static inline struct h_peer h_open_opt(struct harness *h, struct tcp_conn *l, ui
 	return p;
 }
 
+/* Opens a connection from the peer's `port` to our `our_port`, where
+ * something (a service) accepts it by itself: c stays NULL. Segments the
+ * acceptor sends at once stay queued for the test. */
+static inline struct h_peer h_open_to(struct harness *h, uint16_t our_port, uint16_t port,
+				      uint32_t peer_isn)
+{
+	struct h_peer p = { .port = port, .our_port = our_port, .seq = peer_isn, .wnd = 65535 };
+	h_inject(h, SEG(.flags = TH_SYN, .sport = port, .dport = our_port, .seq = peer_isn,
+			.opt = { .has_mss = true, .mss = 1460 }));
+	struct tcp_seg sa = h_expect(h, SEG(.flags = TH_SYN | TH_ACK, .ack = peer_isn + 1));
+	p.iss = sa.seq;
+	p.seq = peer_isn + 1;
+	p.ack = sa.seq + 1;
+	h_peer_ack(h, &p);
+	return p;
+}
+
 /* The common case: MSS 1460 and nothing else, from port 40000. */
 static inline struct h_peer h_open(struct harness *h, struct tcp_conn *l, uint32_t peer_isn)
 {

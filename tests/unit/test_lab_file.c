@@ -217,6 +217,10 @@ static const struct bad_row bad_rows[] = {
 	{ "two loss models", L1 "to_kernel.loss = 1%\nto_kernel.ge_p = 1%\n" S("198.18.0.1/24") K("198.18.0.2/24"),
 	  1, "link 'l0' to_kernel: loss and ge_p" },
 	{ "link knob in a host section", GOOD "loss = 1%\n", 11, "unknown key 'loss'" },
+	{ "relative capture path", L1 "capture = l0.pcap\n" S("198.18.0.1/24") K("198.18.0.2/24"), 2,
+	  "capture must be an absolute path" },
+	{ "capture path with a blank", L1 "capture = /tmp/a b.pcap\n" S("198.18.0.1/24") K("198.18.0.2/24"),
+	  2, "unexpected text after the value of 'capture'" },
 };
 
 /* Impairments per link: a plain key sets both directions, a to_stack. or
@@ -237,6 +241,7 @@ static void test_lab_link_impairments_per_direction(void **state)
 		"overhead = 24\n"
 		"seed = 42\n"
 		"mtu = 1400\n"
+		"capture = /tmp/tl-l0.pcap\n"
 		S("198.18.0.1/24") K("198.18.0.2/24");
 	struct lab_error err;
 	int rc = parse(text, &err);
@@ -245,6 +250,7 @@ static void test_lab_link_impairments_per_direction(void **state)
 	const struct lab_link *l = &lab.links[0];
 	const struct link_knobs *ts = &l->knobs[LAB_TO_STACK], *tk = &l->knobs[LAB_TO_KERNEL];
 	assert_int_equal(l->mtu, 1400);
+	assert_string_equal(l->capture, "/tmp/tl-l0.pcap");
 	assert_int_equal(ts->delay_us, 50000);
 	assert_int_equal(tk->delay_us, 20000);
 	assert_int_equal(ts->loss, LINK_PCT(1));
@@ -271,6 +277,7 @@ static void test_lab_link_impairments_per_direction(void **state)
 	assert_int_equal(parse(GOOD, &err), 0);
 	assert_false(lab.links[0].seed_set[LAB_TO_STACK]);
 	assert_false(lab.links[0].seed_set[LAB_TO_KERNEL]);
+	assert_string_equal(lab.links[0].capture, "");
 	assert_false(link_knobs_impaired(&lab.links[0].knobs[LAB_TO_STACK]));
 	assert_false(link_knobs_impaired(&lab.links[0].knobs[LAB_TO_KERNEL]));
 }
