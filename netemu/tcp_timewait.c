@@ -101,9 +101,13 @@ bool tcp_tw_input(struct tcp_host *th, struct tcp_tw *tw, const struct tcp_seg *
 		tw_end(th, tw, TCP_CAUSE_SEG(seg, "SYN"), now);
 		return false;
 	}
-	if ((seg->flags & TH_FIN) && seg->seq + seg->len + 1 == tw->rcv_nxt) {
-		/* The peer missed our last ACK: re-ACK and restart 2 MSL. */
+	/* Linux tcp_timewait_state_process(): every segment carrying an ACK
+	 * (a retransmitted FIN, a stray or duplicate ACK) restarts the 2 MSL
+	 * timer; an ACKless SYN does not (it may be a new connection's). */
+	if (seg->flags & TH_ACK)
 		tcp_timer_arm(th, &tw->timer, now + tw_length(th));
+	if ((seg->flags & TH_FIN) && seg->seq + seg->len + 1 == tw->rcv_nxt) {
+		/* RFC 9293 §3.10.7.4 eighth: the peer missed our last ACK. */
 		tw_send_ack(th, tw, now);
 		return true;
 	}

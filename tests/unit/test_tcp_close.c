@@ -140,6 +140,42 @@ static void test_rfc9293_time_wait_reacks_fin_and_restarts_2msl(void **state)
 	h_free(h);
 }
 
+/* Linux tcp_timewait_state_process(): any ACK from the peer restarts the
+ * 60 s; a bare ACK at RCV.NXT is taken silently, an old one is answered
+ * (at most once per 500 ms); an old ACKless SYN restarts nothing. */
+static void test_linux_time_wait_ack_restarts_timer(void **state)
+{
+	(void)state;
+	static const struct {
+		uint8_t flags;
+		int32_t seq_off;   /* relative to RCV.NXT */
+		bool answered, restarts;
+	} rows[] = {
+		{ TH_ACK, 0, false, true },      /* in the window: silent */
+		{ TH_ACK, -1000, true, true },   /* old: re-ACKed */
+		{ TH_SYN, -1000, true, false },  /* old SYN: re-ACKed, no restart */
+	};
+	for (size_t i = 0; i < TL_ARRAY_SIZE(rows); i++) {
+		print_message("row %zu: flags %#x seq%+d\n", i, rows[i].flags, rows[i].seq_off);
+		struct harness *h = h_new();
+		struct tcp_conn *l = h_listen(h, 80, 16);
+		struct h_peer p = h_conn_in(h, l, TCP_TIME_WAIT);
+		h_skip_events(h);
+		h_advance(h, 30 * SEC);
+		h_inject(h, SEG(.flags = rows[i].flags, .seq = p.seq + (uint32_t)rows[i].seq_off,
+				.ack = rows[i].flags & TH_ACK ? p.ack : 0));
+		if (rows[i].answered)
+			h_expect(h, SEG(.flags = TH_ACK, .seq = p.ack, .ack = p.seq));
+		h_expect_nothing(h);
+		tl_usec_t left = rows[i].restarts ? 60 * SEC : 30 * SEC;
+		h_advance(h, left - 1);
+		assert_int_equal(h_events_to(h, TCP_CLOSE), 0);
+		h_advance(h, 1);
+		h_expect_transition(h, TCP_TIME_WAIT, TCP_CLOSE, TL_CAUSE_TIMER, "timewait");
+		h_free(h);
+	}
+}
+
 /* Linux TCP_TIMEWAIT_LEN: TIME_WAIT lasts exactly 60 s; the lab knob
  * msl_ms makes it 2 * msl_ms. */
 static void test_linux_time_wait_length(void **state)
@@ -508,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_rfc9293_fin_with_ack_of_our_fin),
 		cmocka_unit_test(test_rfc9293_simultaneous_close),
 		cmocka_unit_test(test_rfc9293_time_wait_reacks_fin_and_restarts_2msl),
+		cmocka_unit_test(test_linux_time_wait_ack_restarts_timer),
 		cmocka_unit_test(test_linux_time_wait_length),
 		cmocka_unit_test(test_linux_time_wait_rst_and_rfc1337),
 		cmocka_unit_test(test_rfc1122_time_wait_new_syn_reopens),
