@@ -121,8 +121,11 @@ static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *seg, tl
 }
 
 /* Makes an ESTABLISHED child of listener l and queues it for accept(). */
+/* irs is the peer's ISN: the child's stream starts right after it, even
+ * when the segment that completes the handshake carries later data (the
+ * first segments were lost or reordered: they go out of order). */
 static struct tcp_conn *child_new(struct tcp_conn *l, const struct tcp_seg *seg,
-				  uint64_t id, uint32_t iss, tl_usec_t now)
+				  uint64_t id, uint32_t iss, uint32_t irs, tl_usec_t now)
 {
 	struct tcp_host *th = l->th;
 	struct tcp_conn *c = tcp_conn_alloc(th, now);
@@ -142,8 +145,8 @@ static struct tcp_conn *child_new(struct tcp_conn *l, const struct tcp_seg *seg,
 	c->snd_una = c->snd_nxt = c->snd_max = iss + 1;
 	c->snd_sml = iss + 1;
 	c->recover = iss; /* RFC 6582 §3.2: "recover" starts at the ISS */
-	c->irs = seg->seq - 1;
-	c->rcv_nxt = seg->seq;
+	c->irs = irs;
+	c->rcv_nxt = irs + 1;
 	c->rcv_wnd = synack_window(th);
 	c->rcv_adv = c->rcv_nxt + c->rcv_wnd; /* what our SYN-ACK offered */
 	c->rcv_wup = c->rcv_nxt;
@@ -198,7 +201,7 @@ static void cookie_ack(struct tcp_conn *l, const struct tcp_seg *seg, tl_usec_t 
 		th->mib->tcpext.ListenDrops++;
 		return;
 	}
-	struct tcp_conn *c = child_new(l, seg, 0, seg->ack - 1, now);
+	struct tcp_conn *c = child_new(l, seg, 0, seg->ack - 1, seg->seq - 1, now);
 	if (!c)
 		return;
 	c->from_cookie = true;
@@ -362,7 +365,7 @@ void tcp_req_input(struct tcp_req *r, const struct tcp_seg *seg, tl_usec_t now)
 		}
 		return;
 	}
-	struct tcp_conn *c = child_new(l, seg, r->id, r->iss, now);
+	struct tcp_conn *c = child_new(l, seg, r->id, r->iss, r->irs, now);
 	if (!c)
 		return;
 	c->mss = r->mss;

@@ -233,6 +233,32 @@ static void test_rfc9293_simultaneous_open(void **state)
 	h_free(h);
 }
 
+/* RFC 9293 §3.10.7.4: when the bare final ACK and the first data are lost,
+ * a later data segment completes the handshake; the child's stream still
+ * starts at IRS+1, so the later bytes wait out of order for the first. */
+static void test_rfc9293_handshake_completed_by_later_data(void **state)
+{
+	(void)state;
+	struct harness *h = h_new();
+	struct tcp_conn *l = listen80(h);
+	h_inject(h, SEG(.flags = TH_SYN, .seq = 1000, .opt = { .has_mss = true, .mss = 1460 }));
+	struct tcp_seg sa = h_expect(h, SEG(.flags = TH_SYN | TH_ACK, .ack = 1001));
+	/* bytes 1001..1004 were lost; 1005..1008 arrive first */
+	h_inject(h, SEG(.flags = TH_ACK | TH_PSH, .seq = 1005, .ack = sa.seq + 1,
+			.payload = (const uint8_t *)"EFGH", .len = 4));
+	struct tcp_conn *c = tcp_accept(l, h->now);
+	assert_non_null(c);
+	assert_int_equal(tcp_recv_avail(c), 0);
+	h_expect(h, SEG(.flags = TH_ACK, .ack = 1001)); /* a duplicate ACK at once */
+	h_inject(h, SEG(.flags = TH_ACK | TH_PSH, .seq = 1001, .ack = sa.seq + 1,
+			.payload = (const uint8_t *)"ABCD", .len = 4));
+	char buf[16] = { 0 };
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), h->now), 8);
+	assert_string_equal(buf, "ABCDEFGH");
+	tcp_abort(c, h->now);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_rfc9293_active_open_refused_by_rst),
 		cmocka_unit_test(test_linux_syn_retries_schedule),
 		cmocka_unit_test(test_rfc9293_simultaneous_open),
+		cmocka_unit_test(test_rfc9293_handshake_completed_by_later_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
