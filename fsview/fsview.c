@@ -43,11 +43,23 @@
 /* Kernel cache lifetime of names and attributes that cannot change. */
 #define FSV_STATIC_TIMEOUT 1.0
 
+/* A handle the kernel holds: an open file or directory. Linked into the
+ * view's list from just before the open is answered until its release,
+ * so that handles never released (the mount went away under them) are
+ * freed at unmount. */
+struct handle {
+	struct handle *prev, *next;
+	bool is_dir;
+};
+
 /* Invariants: se != NULL exactly while mounted (threads running);
- * st.hosts/links are not changed after fsv_mount. */
+ * st.hosts/links are not changed after fsv_mount; `handles` (under
+ * hlock) is a circular list of every live handle. */
 struct fsview {
 	struct fsv_state st;
 	struct fsv_mailbox mb;
+	pthread_mutex_t hlock;
+	struct handle handles;
 	struct fuse_session *se;
 	pthread_t threads[FSV_THREADS];
 	unsigned n_threads;
@@ -160,6 +172,26 @@ static int call_write(struct fsview *fv, const struct fsv_node *n, const char *b
 static struct fsview *fv_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+static void track(struct fsview *fv, struct handle *h, bool is_dir)
+{
+	h->is_dir = is_dir;
+	pthread_mutex_lock(&fv->hlock);
+	h->next = fv->handles.next;
+	h->prev = &fv->handles;
+	h->next->prev = h;
+	fv->handles.next = h;
+	pthread_mutex_unlock(&fv->hlock);
+}
+
+static void untrack(struct fsview *fv, struct handle *h)
+{
+	pthread_mutex_lock(&fv->hlock);
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	h->next = h->prev = h;
+	pthread_mutex_unlock(&fv->hlock);
 }
 
 /* Whether n's parameters name something that exists, as far as the FUSE
@@ -366,6 +398,7 @@ struct dirent_rec {
 
 /* A directory listing, taken at opendir. */
 struct dir_handle {
+	struct handle h; /* first: handles are freed through it */
 	struct dirent_rec *e;
 	size_t n, cap;
 };
@@ -528,6 +561,7 @@ enum fh_kind { FH_TEXT, FH_STREAM };
 /* One open file. FH_TEXT: `text` is the snapshot rendered at open (empty
  * when opened write-only); FH_STREAM: reader is the ring reader id. */
 struct open_file {
+	struct handle h; /* first: handles are freed through it */
 	enum fh_kind kind;
 	struct fsv_node node;
 	bool writable;
@@ -657,8 +691,11 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	fi->fh = (uintptr_t)d;
-	if (fuse_reply_open(req, fi) != 0)
-		dir_free(d); /* the opener is gone (interrupted) */
+	track(fv, &d->h, true);
+	if (fuse_reply_open(req, fi) != 0) { /* the opener is gone (interrupted) */
+		untrack(fv, &d->h);
+		dir_free(d);
+	}
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -687,7 +724,9 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	dir_free((struct dir_handle *)(uintptr_t)fi->fh);
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	untrack(fv_of(req), &d->h);
+	dir_free(d);
 	fuse_reply_err(req, 0);
 }
 
@@ -742,7 +781,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)fh;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
+	track(fv, &fh->h, false);
 	if (fuse_reply_open(req, fi) != 0) {
+		untrack(fv, &fh->h);
 		if (fh->kind == FH_STREAM)
 			fsv_ring_release(fv->st.ring, fh->reader);
 		sb_free(&fh->text);
@@ -775,10 +816,22 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (fh->kind == FH_TEXT) {
 		size_t o = (size_t)off;
-		if (o >= fh->text.len)
+		if (o >= fh->text.len) {
 			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_buf(req, fh->text.p + o, TL_MIN(size, fh->text.len - o));
+			return;
+		}
+		/* Reply from a copy: once the kernel has the reply, the reader
+		 * may close the file, and its release (on another thread) frees
+		 * the snapshot while writev's caller is still returning. */
+		size_t n = TL_MIN(size, fh->text.len - o);
+		char *copy = malloc(n);
+		if (!copy) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		memcpy(copy, fh->text.p + o, n);
+		fuse_reply_buf(req, copy, n);
+		free(copy);
 		return;
 	}
 	char *buf = malloc(size ? size : 1);
@@ -827,6 +880,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)ino;
 	struct fsview *fv = fv_of(req);
 	struct open_file *fh = fh_of(fi);
+	untrack(fv, &fh->h);
 	if (fh->kind == FH_STREAM)
 		fsv_ring_release(fv->st.ring, fh->reader);
 	sb_free(&fh->text);
@@ -984,11 +1038,14 @@ struct fsview *fsv_new(const struct fsv_hooks *hooks)
 	if (!fv)
 		return NULL;
 	fv->stop_fd = -1;
+	fv->handles.next = fv->handles.prev = &fv->handles;
+	pthread_mutex_init(&fv->hlock, NULL);
 	if (hooks)
 		fv->st.hooks = *hooks;
 	pthread_mutex_init(&fv->st.vars.lock, NULL);
 	if (fsv_mailbox_init(&fv->mb) < 0) {
 		pthread_mutex_destroy(&fv->st.vars.lock);
+		pthread_mutex_destroy(&fv->hlock);
 		free(fv);
 		return NULL;
 	}
@@ -998,6 +1055,7 @@ struct fsview *fsv_new(const struct fsv_hooks *hooks)
 	if (!fv->st.ring) {
 		fsv_mailbox_fini(&fv->mb);
 		pthread_mutex_destroy(&fv->st.vars.lock);
+		pthread_mutex_destroy(&fv->hlock);
 		free(fv);
 		return NULL;
 	}
@@ -1152,6 +1210,20 @@ void fsv_unmount(struct fsview *fv)
 	fuse_session_unmount(fv->se);
 	fuse_session_destroy(fv->se);
 	fv->se = NULL;
+	/* No release will come for what is still open now. */
+	while (fv->handles.next != &fv->handles) {
+		struct handle *h = fv->handles.next;
+		untrack(fv, h);
+		if (h->is_dir) {
+			dir_free((struct dir_handle *)h);
+		} else {
+			struct open_file *fh = (struct open_file *)h;
+			if (fh->kind == FH_STREAM)
+				fsv_ring_release(fv->st.ring, fh->reader);
+			sb_free(&fh->text);
+			free(fh);
+		}
+	}
 	close(fv->stop_fd);
 	fv->stop_fd = -1;
 	__atomic_store_n(&log_owner, NULL, __ATOMIC_RELEASE);
@@ -1168,5 +1240,6 @@ void fsv_free(struct fsview *fv)
 	fsv_mailbox_fini(&fv->mb);
 	fsv_state_fini(&fv->st);
 	pthread_mutex_destroy(&fv->st.vars.lock);
+	pthread_mutex_destroy(&fv->hlock);
 	free(fv);
 }
