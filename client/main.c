@@ -1,12 +1,15 @@
-/* tcplab: the command-line client. For now it only answers whether a
- * tcplabd is running, from the ownership registry (/run/tcplabd/); the
- * control socket, FUSE view and history come with later issues.
+/* tcplab: the command-line client. `status` answers whether a tcplabd is
+ * running, from the ownership registry (/run/tcplabd/); `sql` and `history`
+ * read the connection history (client/cmd_*.c, SQLite opened read-only);
+ * the control socket and FUSE view come with later issues.
  *
- * Exit codes: 0 ok, 2 usage, 3 tcplabd is not running (as LSB status). */
+ * Exit codes: 0 ok, 1 failure, 2 usage, 3 tcplabd is not running (as LSB
+ * status). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "commands.h"
 #include "registry.h"
 
 static void usage(FILE *out)
@@ -17,6 +20,8 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  status          say whether tcplabd runs, with its pid, lab and namespaces\n"
+		"  sql \"SELECT..\"  query the connection history, read-only (--json, --csv)\n"
+		"  history         per-connection timelines (--state S, --port P, --since T)\n"
 		"\n"
 		"Options:\n"
 		"  -h, --help      show this help\n"
@@ -93,6 +98,10 @@ int main(int argc, char **argv)
 		}
 		return cmd_status();
 	}
+	if (strcmp(cmd, "sql") == 0)
+		return cmd_sql(argc - 1, argv + 1);
+	if (strcmp(cmd, "history") == 0)
+		return cmd_history(argc - 1, argv + 1);
 	fprintf(stderr, "tcplab: unknown command '%s': see tcplab --help\n", cmd);
 	return 2;
 }
