@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "pktbuf.h"
+#include "recorder.h"
 #include "report.h"
 #include "stack.h"
 #include "tap_io.h"
@@ -25,7 +26,12 @@ struct loop_wire {
 	tl_usec_t armed;
 	tl_usec_t now; /* time of the batch being read, for on_frame */
 	uint64_t events_lost_seen;
+	uint16_t host_id;                 /* the stack host's, for the history */
+	struct stack_counters snap;       /* counters at the last snapshot */
+	bool snap_valid;
 };
+
+#define LOOP_SNAPSHOT_SEC 1
 
 struct loop {
 	struct event_base *base;
@@ -36,6 +42,8 @@ struct loop {
 	int result;
 	struct loop_view view;    /* fd < 0: none */
 	struct event *view_ev;
+	struct recorder *rec;  /* NULL: no history */
+	struct event *snapshot; /* periodic counter snapshots for rec */
 };
 
 tl_usec_t loop_now(void)
@@ -108,6 +116,8 @@ static void drain(struct loop_wire *lw, tl_usec_t now)
 		report_event(w->host->name, &ev);
 		if (lw->lp->view.on_event)
 			lw->lp->view.on_event(lw->lp->view.ctx, (unsigned)(lw - lw->lp->wires), &ev);
+		if (lw->lp->rec)
+			rec_event(lw->lp->rec, lw->host_id, &ev); /* a full queue counts */
 	}
 	uint64_t lost = stack_events_lost(w->st);
 	if (lost != lw->events_lost_seen) {
@@ -169,6 +179,23 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	drain(lw, now);
 }
 
+static void snapshot_counters(struct loop *lp, tl_usec_t now)
+{
+	for (unsigned i = 0; i < lp->n_wires; i++) {
+		struct loop_wire *lw = &lp->wires[i];
+		rec_counters_changed(lp->rec, lw->host_id, stack_counters(lw->w->st), &lw->snap,
+				     lw->snap_valid, now);
+		lw->snap_valid = true;
+	}
+}
+
+static void on_snapshot(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	snapshot_counters(arg, loop_now());
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
@@ -192,7 +219,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-struct loop *loop_new(struct lab *lab, char *err, size_t errlen)
+struct loop *loop_new(struct lab *lab, struct recorder *rec, char *err, size_t errlen)
 {
 	struct loop *lp = calloc(1, sizeof(*lp));
 	if (!lp) {
@@ -200,6 +227,7 @@ struct loop *loop_new(struct lab *lab, char *err, size_t errlen)
 		return NULL;
 	}
 	lp->lab = lab;
+	lp->rec = rec;
 	/* Precise timers (timerfd): link delays and rates are in us, and
 	 * epoll's millisecond timeouts would blur them. */
 	struct event_config *cfg = event_config_new();
@@ -220,11 +248,26 @@ struct loop *loop_new(struct lab *lab, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	if (rec) {
+		/* Host ids: the lab's host index + 1, as lab_up gives the stacks. */
+		for (unsigned i = 0; i < lab->cfg.n_hosts; i++) {
+			const struct lab_host *h = &lab->cfg.hosts[i];
+			rec_add_host(rec, (uint16_t)(i + 1), h->name,
+				     h->kind == LAB_HOST_STACK ? "stack" : "kernel", h->addr);
+		}
+		struct timeval period = { .tv_sec = LOOP_SNAPSHOT_SEC };
+		lp->snapshot = event_new(lp->base, -1, EV_PERSIST, on_snapshot, lp);
+		if (!lp->snapshot || event_add(lp->snapshot, &period) < 0) {
+			snprintf(err, errlen, "cannot start the counter snapshot timer");
+			goto fail;
+		}
+	}
 	tl_usec_t now = loop_now();
 	for (unsigned i = 0; i < lab->n_wires; i++) {
 		struct loop_wire *lw = &lp->wires[lp->n_wires++];
 		lw->lp = lp;
 		lw->w = &lab->wires[i];
+		lw->host_id = stack_config(lw->w->st)->host_id;
 		lw->armed = TL_NEVER;
 		lw->rd = event_new(lp->base, lw->w->tap_fd, EV_READ | EV_PERSIST, on_tap, lw);
 		lw->timer = evtimer_new(lp->base, on_timer, lw);
@@ -268,10 +311,14 @@ int loop_attach_view(struct loop *lp, const struct loop_view *v)
 int loop_run(struct loop *lp)
 {
 	lp->result = 0;
+	if (lp->rec)
+		snapshot_counters(lp, loop_now()); /* every counter once, at start */
 	if (event_base_dispatch(lp->base) < 0) {
 		log_err("libevent loop failed");
 		return -1;
 	}
+	if (lp->rec)
+		snapshot_counters(lp, loop_now()); /* the last values */
 	return lp->result;
 }
 
@@ -288,6 +335,8 @@ void loop_free(struct loop *lp)
 	for (size_t i = 0; i < sizeof(lp->sigs) / sizeof(lp->sigs[0]); i++)
 		if (lp->sigs[i])
 			event_free(lp->sigs[i]);
+	if (lp->snapshot)
+		event_free(lp->snapshot);
 	if (lp->view_ev)
 		event_free(lp->view_ev);
 	if (lp->base)

@@ -4,8 +4,10 @@
  * SIGUSR1 logs counters, SIGHUP is logged and ignored).
  *
  * After every batch and every timer the loop drains the stack: output
- * frames to the TAP, events to the log, then re-arms the timer at
- * stack_next_deadline(). Only the loop thread touches stack memory. */
+ * frames to the TAP, events to the log and the history recorder, then
+ * re-arms the timer at stack_next_deadline(). With a recorder, a 1 s timer
+ * also snapshots the counters that changed. Only the loop thread touches
+ * stack memory. */
 #ifndef TL_DAEMON_LOOP_H
 #define TL_DAEMON_LOOP_H
 
@@ -16,13 +18,15 @@
 #include "tl_types.h"
 
 struct loop;
+struct recorder;
 
 /* CLOCK_MONOTONIC in microseconds: the `now` of every netemu/ call. */
 tl_usec_t loop_now(void);
 
-/* Wires the lab's TAPs, timers and signal handlers into a new event base.
- * Returns NULL with a reason in err. */
-struct loop *loop_new(struct lab *lab, char *err, size_t errlen);
+/* Wires the lab's TAPs, timers and signal handlers into a new event base;
+ * registers the lab's hosts with rec (NULL: no history; it must outlive
+ * the loop). Returns NULL with a reason in err. */
+struct loop *loop_new(struct lab *lab, struct recorder *rec, char *err, size_t errlen);
 
 /* Runs until SIGINT/SIGTERM (returns the signal number) or a fatal TAP
  * error (returns -1, already logged). */

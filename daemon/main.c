@@ -28,6 +28,7 @@
 #include "mounts.h"
 #include "notify.h"
 #include "pktbuf.h"
+#include "recorder.h"
 #include "registry.h"
 #include "report.h"
 #include "stack.h"
@@ -38,7 +39,9 @@
 struct options {
 	const char *lab_path; /* NULL: the built-in default lab */
 	const char *mount_dir;
-	const char *db_path;  /* kept for the history issue; unused yet */
+	const char *db_path;  /* history database */
+	bool no_history;
+	struct rec_options history;
 	int ready_fd;         /* -1: none */
 	bool verbose;
 };
@@ -56,7 +59,13 @@ static void usage(FILE *out)
 		"  --mount DIR     where the procfs-style view is mounted (default\n"
 		"                  " DEFAULT_MOUNT "; created if missing; must not be a mount\n"
 		"                  point; see docs/fsview.md)\n"
-		"  --db FILE       history database (default " DEFAULT_DB ")\n"
+		"  --db FILE       history database (default " DEFAULT_DB "; see\n"
+		"                  docs/history.md, `tcplab history`, `tcplab sql`)\n"
+		"  --no-history    record no history\n"
+		"  --history-batch-ms N   commit the history at least every N ms\n"
+		"                  (default 100: what a crash may lose)\n"
+		"  --history-max-age S    drop history older than S seconds (0 = keep)\n"
+		"  --history-max-rows N   keep about N transition rows (0 = all)\n"
 		"  --ready-fd N    write \"READY=1\\n\" to fd N and close it once the lab is up\n"
 		"  -v, --verbose   debug logging (connection state changes, ip commands)\n"
 		"  -h, --help      show this help\n"
@@ -69,12 +78,17 @@ static void usage(FILE *out)
 /* Returns 0 to go on, or an exit status (parse errors: 2, --help: 0). */
 static int parse_args(int argc, char **argv, struct options *o, bool *done)
 {
-	enum { OPT_LAB = 256, OPT_MOUNT, OPT_DB, OPT_READY_FD };
+	enum { OPT_LAB = 256, OPT_MOUNT, OPT_DB, OPT_READY_FD, OPT_NO_HISTORY, OPT_BATCH,
+	       OPT_MAX_AGE, OPT_MAX_ROWS };
 	static const struct option longopts[] = {
 		{ "lab", required_argument, NULL, OPT_LAB },
 		{ "mount", required_argument, NULL, OPT_MOUNT },
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
+		{ "no-history", no_argument, NULL, OPT_NO_HISTORY },
+		{ "history-batch-ms", required_argument, NULL, OPT_BATCH },
+		{ "history-max-age", required_argument, NULL, OPT_MAX_AGE },
+		{ "history-max-rows", required_argument, NULL, OPT_MAX_ROWS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -103,6 +117,32 @@ static int parse_args(int argc, char **argv, struct options *o, bool *done)
 				return 2;
 			}
 			o->ready_fd = (int)fd;
+			break;
+		}
+		case OPT_NO_HISTORY:
+			o->no_history = true;
+			break;
+		case OPT_BATCH:
+		case OPT_MAX_AGE:
+		case OPT_MAX_ROWS: {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || optarg[0] == '-' ||
+			    (c == OPT_BATCH && (v < 1 || v > 60000))) {
+				log_err("--history-%s %s: expected a number%s",
+					c == OPT_BATCH	   ? "batch-ms"
+					: c == OPT_MAX_AGE ? "max-age"
+							   : "max-rows",
+					optarg, c == OPT_BATCH ? " of milliseconds, 1..60000" : "");
+				return 2;
+			}
+			if (c == OPT_BATCH)
+				o->history.batch_ms = (unsigned)v;
+			else if (c == OPT_MAX_AGE)
+				o->history.max_age_s = v;
+			else
+				o->history.max_transitions = v;
 			break;
 		}
 		case 'v':
@@ -388,6 +428,7 @@ int main(int argc, char **argv)
 	struct lab *lab = NULL;
 	struct loop *lp = NULL;
 	struct view view = { .fv = NULL };
+	struct recorder *rec = NULL;
 	char err[512];
 	status = 1;
 
@@ -413,7 +454,15 @@ int main(int argc, char **argv)
 		goto out_lab;
 	registry_unlock(&reg);
 
-	lp = loop_new(lab, err, sizeof(err));
+	if (!o.no_history) {
+		o.history.lab = o.lab_path ? o.lab_path : "default";
+		rec = rec_open(o.db_path, &o.history, err, sizeof(err));
+		if (!rec) {
+			log_err("cannot open the history database: %s", err);
+			goto out_lab;
+		}
+	}
+	lp = loop_new(lab, rec, err, sizeof(err));
 	if (!lp) {
 		log_err("cannot start the event loop: %s", err);
 		goto out_lab;
@@ -436,6 +485,7 @@ int main(int argc, char **argv)
 
 out_lab:
 	loop_free(lp);
+	rec_close(rec); /* writes everything queued: SIGTERM loses no history */
 	registry_lock(&reg);
 	view_stop(&view, &reg);
 	lab_down(lab);

@@ -20,6 +20,24 @@ require
 [ -x "${TL_DIFFPROBE:-}" ] || fail "TL_DIFFPROBE is not set to tl-diffprobe (run through meson test)"
 [ -x "${TL_ECHO_SERVER:-}" ] || fail "TL_ECHO_SERVER is not set to tl-echo-server (run through meson test)"
 setup diff
+
+# stop_pid PID SECONDS: SIGTERM, SIGKILL after SECONDS, reap; returns the
+# exit status. Polls instead of lib.sh's wait_exit, whose watchdog
+# subshell can run the EXIT trap (cleanup) when it is signalled right
+# after it forks, before its own trap is set.
+stop_pid() {
+	local pid=$1 secs=$2 i rc
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < secs * 20; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid"
+	rc=$?
+	forget_pid "$pid"
+	return $rc
+}
 LAB_NS=$(new_ns diff)
 KNS=$(new_ns diffk)
 PNS=$(new_ns diffp)
@@ -115,10 +133,9 @@ for entry in "${SCENARIOS[@]}"; do
 	fi
 done
 
-stop_daemon "$DPID"
+stop_pid "$DPID" 30 || fail "tcplabd did not exit cleanly on SIGTERM"
 [ ${#mismatched[@]} = 0 ] || fail "the stack differs from the kernel in: ${mismatched[*]}"
-kill -TERM "$ESRV"
-wait_exit "$ESRV" 10 || fail "tl-echo-server did not exit cleanly on SIGTERM"
+stop_pid "$ESRV" 10 || fail "tl-echo-server did not exit cleanly on SIGTERM"
 ip netns delete "$KNS"
 ip netns delete "$PNS"
 assert_nothing_left

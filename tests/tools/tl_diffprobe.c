@@ -892,7 +892,12 @@ static int read_lines(const char *path, char ***lines)
 			line[r - 1] = 0;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
-			*lines = realloc(*lines, (size_t)cap * sizeof(char *));
+			char **grown = realloc(*lines, (size_t)cap * sizeof(char *));
+			if (!grown) {
+				fprintf(stderr, "tl-diffprobe: out of memory\n");
+				exit(2);
+			}
+			*lines = grown;
 		}
 		(*lines)[n++] = strdup(line);
 	}
@@ -926,10 +931,17 @@ static bool line_matches(const char *k, const char *s)
 
 static int compare(const char *kpath, const char *spath)
 {
-	char **k, **s;
+	char **k = NULL, **s = NULL;
 	int nk = read_lines(kpath, &k), ns = read_lines(spath, &s);
-	if (nk < 0 || ns < 0)
+	if (nk < 0 || ns < 0) {
+		for (int i = 0; i < nk; i++)
+			free(k[i]);
+		for (int i = 0; i < ns; i++)
+			free(s[i]);
+		free(k);
+		free(s);
 		return 2;
+	}
 	int bad = 0;
 	for (int i = 0; i < nk || i < ns; i++) {
 		const char *a = i < nk ? k[i] : "(end)", *b = i < ns ? s[i] : "(end)";
@@ -941,6 +953,12 @@ static int compare(const char *kpath, const char *spath)
 				break;
 		}
 	}
+	for (int i = 0; i < nk; i++)
+		free(k[i]);
+	for (int i = 0; i < ns; i++)
+		free(s[i]);
+	free(k);
+	free(s);
 	return bad ? 1 : 0;
 }
 

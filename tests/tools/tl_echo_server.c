@@ -58,6 +58,7 @@ static char scratch[BUF_SIZE];
  * flow control end to end, like the stack's echo. An idle connection
  * costs only this struct, so 100k of them fit easily. */
 struct conn {
+	struct conn *prev, *next; /* every open connection, for the exit */
 	int fd;
 	enum kind kind;
 	bool eof;         /* never-close: peer's FIN seen, socket kept */
@@ -103,8 +104,16 @@ static int watch(int ep, int op, struct conn *c, uint32_t events)
 	return epoll_ctl(ep, op, c->fd, &ev);
 }
 
+static struct conn *conns;
+
 static void conn_free(int ep, struct conn *c)
 {
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->owed);
@@ -273,15 +282,17 @@ static void accept_all(int ep, int lfd, enum kind kind)
 		}
 		c->fd = fd;
 		c->kind = kind;
+		c->next = conns;
+		if (conns)
+			conns->prev = c;
+		conns = c;
 		if (kind == K_NEVER_CLOSE && send_or_keep(c, hello_line, strlen(hello_line)) < 0) {
-			close(fd);
-			free(c);
+			conn_free(ep, c);
 			continue;
 		}
 		uint32_t ev = kind == K_CHARGEN ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
 		if (watch(ep, EPOLL_CTL_ADD, c, ev) < 0) {
-			close(fd);
-			free(c);
+			conn_free(ep, c);
 			continue;
 		}
 		if (kind == K_CHARGEN)
@@ -391,5 +402,10 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	while (conns)
+		conn_free(ep, conns);
+	for (int k = 0; k < K_COUNT; k++)
+		close(lfds[k]);
+	close(ep);
 	return 0;
 }
