@@ -220,22 +220,45 @@ static enum tcp_verdict check_syn(struct tcp_conn *c, const struct tcp_seg *seg,
 	return syn_challenge(c, now);
 }
 
+/* RFC 6675 §4: resends the next hole the SACK scoreboard shows, at most
+ * one segment; false when no hole is left below the highest SACKed byte. */
+static bool sack_retransmit_next(struct tcp_conn *c, tl_usec_t now)
+{
+	uint32_t start, len;
+	if (!c->sack_ok || !tcp_sack_next_hole(&c->sacked, seq_max(c->rexmit_nxt, c->snd_una),
+					       &start, &len))
+		return false;
+	uint32_t data_end = c->snd_una + (uint32_t)c->sndq.len;
+	len = TL_MIN(len, tcp_mss_now(c, now));
+	if (seq_geq(start, data_end))
+		return false;
+	len = TL_MIN(len, data_end - start);
+	c->th->mib->tcpext.TCPFastRetrans++;
+	tcp_xmit(c, start, len, TH_ACK, now);
+	c->rexmit_nxt = start + len;
+	return true;
+}
+
 static void enter_fast_recovery(struct tcp_conn *c, tl_usec_t now)
 {
 	struct mib_tcpext *x = &c->th->mib->tcpext;
-	x->TCPFastRetrans++;
 	if (c->sack_ok)
 		x->TCPSackRecovery++;
 	else
 		x->TCPRenoRecovery++;
 	c->in_recovery = true;
 	c->recover = c->snd_max;
+	c->rexmit_nxt = c->snd_una;
 	tcp_cc_on_fast_retransmit(&c->cc, now);
-	uint32_t len = TL_MIN(tcp_mss_now(c, now), (uint32_t)c->sndq.len);
-	if (len)
-		tcp_xmit(c, c->snd_una, len, TH_ACK, now);
-	else if (c->fin_sent)
-		tcp_xmit(c, c->snd_una, 0, TH_FIN | TH_ACK, now);
+	if (!sack_retransmit_next(c, now)) {
+		uint32_t len = TL_MIN(tcp_mss_now(c, now), (uint32_t)c->sndq.len);
+		x->TCPFastRetrans++;
+		if (len)
+			tcp_xmit(c, c->snd_una, len, TH_ACK, now);
+		else if (c->fin_sent)
+			tcp_xmit(c, c->snd_una, 0, TH_FIN | TH_ACK, now);
+		c->rexmit_nxt = c->snd_una + len;
+	}
 	tcp_arm_rtx(c, now);
 }
 
@@ -266,12 +289,14 @@ static bool ack_new_data(struct tcp_conn *c, const struct tcp_seg *seg, tl_usec_
 			c->in_recovery = false;
 			tcp_cc_on_recovery_exit(&c->cc, now);
 		} else {
-			/* NewReno partial ACK: the next hole is lost too. Linux
-			 * counts every retransmission in recovery as a fast one. */
+			/* NewReno partial ACK: the next hole is lost too (with
+			 * SACK, the next one the scoreboard shows). Linux counts
+			 * every retransmission in recovery as a fast one. */
 			uint32_t len = TL_MIN(tcp_mss_now(c, now), (uint32_t)c->sndq.len);
-			if (len) {
+			if (!sack_retransmit_next(c, now) && len && seq_geq(c->snd_una, c->rexmit_nxt)) {
 				th->mib->tcpext.TCPFastRetrans++;
 				tcp_xmit(c, c->snd_una, len, TH_ACK, now);
+				c->rexmit_nxt = c->snd_una + len;
 			}
 		}
 	} else {
@@ -296,10 +321,15 @@ static void ack_duplicate(struct tcp_conn *c, const struct tcp_seg *seg, tl_usec
 	c->dupacks++;
 	if (c->in_recovery) {
 		c->cc.cwnd++; /* RFC 6582 §3.2 step 4: inflate for each segment that left */
+		sack_retransmit_next(c, now); /* RFC 6675 §5 (C): the next hole */
 		return;
 	}
-	/* RFC 6582 §3.2 step 2: only when the ACK covers beyond `recover`. */
-	if (c->dupacks == 3 && seq_gt(seg->ack, c->recover))
+	/* RFC 6582 §3.2 step 2: only when the ACK covers beyond `recover`.
+	 * RFC 6675 IsLost(): with SACK, more than two segments' worth of
+	 * SACKed data above SND.UNA also means SND.UNA is lost. */
+	bool lost = c->dupacks >= 3 ||
+		    (c->sack_ok && tcp_sack_bytes_above(&c->sacked, c->snd_una) > 2u * c->mss);
+	if (lost && seq_gt(seg->ack, c->recover))
 		enter_fast_recovery(c, now);
 }
 
@@ -347,6 +377,8 @@ static enum tcp_verdict check_ack(struct tcp_conn *c, const struct tcp_seg *seg,
 	if (seq_geq(seg->ack, c->snd_una))
 		c->probes = 0;
 	bool fin_acked = false;
+	if (c->sack_ok && (seg->opt.nsack || c->sacked.n))
+		tcp_sack_update(&c->sacked, &seg->opt, seq_max(seg->ack, c->snd_una), c->snd_max);
 	if (seq_gt(seg->ack, c->snd_una))
 		fin_acked = ack_new_data(c, seg, now);
 	else if (seg->ack == c->snd_una)

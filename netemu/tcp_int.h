@@ -24,6 +24,7 @@
 #include "tcp_cc.h"
 #include "tcp_ofo.h"
 #include "tcp_rtt.h"
+#include "tcp_sack.h"
 #include "tcp_seq.h"
 #include "tcp_state.h"
 #include "tcp_syncookie.h"
@@ -157,6 +158,8 @@ struct tcp_conn {
 	uint32_t dupacks;
 	bool in_recovery;
 	uint32_t recover;          /* snd_max when recovery started */
+	struct tcp_sack_board sacked; /* RFC 6675 scoreboard (sack_ok only) */
+	uint32_t rexmit_nxt;       /* RFC 6675 HighRxt: next hole to resend from */
 	uint32_t total_retrans;
 	/* Queues. */
 	struct bytering sndq;      /* unacknowledged + unsent bytes */

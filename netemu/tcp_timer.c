@@ -177,8 +177,11 @@ static void rtx_timeout(struct tcp_conn *c, tl_usec_t now)
 	c->in_recovery = false;
 	c->dupacks = 0;
 	c->rtt_timing = false;
-	/* Go back to the first unacknowledged byte (RFC 6298 §5.4). */
+	/* Go back to the first unacknowledged byte (RFC 6298 §5.4); SACK
+	 * information may be reneged, so it no longer steers (RFC 6675 §5.1). */
 	c->snd_nxt = c->snd_una;
+	tcp_sack_clear(&c->sacked);
+	c->rexmit_nxt = c->snd_una;
 	tcp_emit_retrans(th, TL_EV_TCP_RETRANS, c->id, &c->h, c->retransmits, "rto", now);
 	tcp_output(c, now);
 	tcp_arm_rtx(c, now);
