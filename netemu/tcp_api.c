@@ -99,6 +99,7 @@ int tcp_connect(struct tcp_host *th, uint32_t raddr, uint16_t rport, uint16_t lp
 	c->snd_sml = c->iss;
 	c->recover = c->iss; /* RFC 6582 §3.2: "recover" starts at the ISS */
 	c->rcv_wscale = tcp_rcv_wscale(th);
+	c->ts_offset = tcp_ts_offset(th, th->addr, raddr);
 	c->syn_stamp = now;
 	tcp_set_state(c, TCP_SYN_SENT, TCP_CAUSE_APP("connect"), now);
 	th->mib->tcp.ActiveOpens++;

@@ -409,6 +409,20 @@ uint32_t tcp_new_isn(struct tcp_host *th, uint32_t laddr, uint16_t lport,
 	return f + (uint32_t)(now / 4);
 }
 
+uint32_t tcp_ts_offset(const struct tcp_host *th, uint32_t laddr, uint32_t raddr)
+{
+	if (th->sysctl->tcp_timestamps != 1)
+		return 0;
+	uint8_t in[9], out[8];
+	memcpy(in, &laddr, 4);
+	memcpy(in + 4, &raddr, 4);
+	in[8] = 't'; /* a different input space from the ISN's */
+	crypto_shorthash_siphash24(out, in, sizeof(in), th->isn_key);
+	uint32_t off;
+	memcpy(&off, out, 4);
+	return off;
+}
+
 /* Linux picks the smallest shift that lets the window cover tcp_rmem[2]. */
 uint8_t tcp_rcv_wscale(const struct tcp_host *th)
 {

@@ -298,6 +298,10 @@ void tcp_send_raw(struct tcp_host *th, uint32_t saddr, uint16_t sport, uint32_t 
 		  uint16_t wnd, const struct tcp_opts *opt, tl_usec_t now);
 uint16_t tcp_raw_window(struct tcp_conn *c);
 uint32_t tcp_ts_now(const struct tcp_host *th, tl_usec_t now);
+/* Linux secure_tcp_ts_off(): with tcp_timestamps=1 each address pair gets
+ * its own random offset added to TSval (so peers learn nothing about our
+ * clock); 0 with tcp_timestamps=2. */
+uint32_t tcp_ts_offset(const struct tcp_host *th, uint32_t laddr, uint32_t raddr);
 void tcp_schedule_ack(struct tcp_conn *c, tl_usec_t now);
 /* Linux tcp_invalid_ratelimit: one out-of-window/challenge ACK per 500 ms. */
 bool tcp_oow_ack_allowed(struct tcp_conn *c, tl_usec_t now);

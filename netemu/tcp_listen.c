@@ -43,7 +43,7 @@ static void req_send_synack(struct tcp_host *th, const struct tcp_req *r, tl_use
 	o.wscale = r->ws_ok ? tcp_rcv_wscale(th) : 0;
 	o.has_ts = r->ts_ok;
 	if (r->ts_ok) {
-		o.ts_val = tcp_ts_now(th, now);
+		o.ts_val = tcp_ts_now(th, now) + tcp_ts_offset(th, r->h.laddr, r->h.raddr);
 		o.ts_ecr = r->ts_recent;
 	}
 	tcp_send_raw(th, r->h.laddr, r->h.lport, r->h.raddr, r->h.rport, r->iss, r->irs + 1,
@@ -106,7 +106,8 @@ static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *seg, tl
 		bool ws = seg->opt.has_wscale && s->tcp_window_scaling;
 		bool sack = seg->opt.sack_ok && s->tcp_sack;
 		o.has_ts = true;
-		o.ts_val = tcp_syncookie_ts_encode(tcp_ts_now(th, now),
+		o.ts_val = tcp_ts_offset(th, seg->daddr, seg->saddr) +
+			   tcp_syncookie_ts_encode(tcp_ts_now(th, now),
 						   ws ? TL_MIN(seg->opt.wscale, 14) : 15, sack, false);
 		o.ts_ecr = seg->opt.ts_val;
 		o.sack_ok = sack;
@@ -187,7 +188,9 @@ static void cookie_ack(struct tcp_conn *l, const struct tcp_seg *seg, tl_usec_t 
 	uint8_t wscale = 15;
 	bool sack = false, ecn = false, ts = false;
 	if (seg->opt.has_ts && s->tcp_timestamps) {
-		if (!tcp_syncookie_ts_decode(seg->opt.ts_ecr, &wscale, &sack, &ecn) ||
+		/* Linux cookie_v4_check(): the offset comes off before decoding. */
+		uint32_t tsecr = seg->opt.ts_ecr - tcp_ts_offset(th, seg->daddr, seg->saddr);
+		if (!tcp_syncookie_ts_decode(tsecr, &wscale, &sack, &ecn) ||
 		    (sack && !s->tcp_sack) || (wscale != 15 && !s->tcp_window_scaling)) {
 			th->mib->tcpext.SyncookiesFailed++;
 			tcp_send_rst_reply(th, seg, now);
@@ -211,6 +214,7 @@ static void cookie_ack(struct tcp_conn *l, const struct tcp_seg *seg, tl_usec_t 
 	c->rcv_wscale = c->ws_ok ? tcp_rcv_wscale(th) : 0;
 	c->sack_ok = sack;
 	c->ts_ok = ts;
+	c->ts_offset = tcp_ts_offset(th, c->h.laddr, c->h.raddr);
 	c->ts_recent = seg->opt.ts_val;
 	/* Linux: the request never existed, so the child appears established. */
 	c->state = TCP_ESTABLISHED;
@@ -374,6 +378,7 @@ void tcp_req_input(struct tcp_req *r, const struct tcp_seg *seg, tl_usec_t now)
 	c->rcv_wscale = r->ws_ok ? tcp_rcv_wscale(th) : 0;
 	c->sack_ok = r->sack_ok;
 	c->ts_ok = r->ts_ok;
+	c->ts_offset = tcp_ts_offset(th, c->h.laddr, c->h.raddr);
 	c->ts_recent = seg->opt.has_ts ? seg->opt.ts_val : r->ts_recent;
 	if (r->num_timeout == 0)
 		tcp_rtt_sample(&c->rtt, (uint32_t)TL_MIN(now - r->created, (tl_usec_t)UINT32_MAX),

@@ -4,6 +4,7 @@
  * the accept queue with and without tcp_abort_on_overflow, somaxconn, and
  * what a cookie carries (MSS table, options in the timestamp, age). */
 #include "tcp_harness.h"
+#include "tcp_procfs.h"
 
 #define COOKIE_TS_SACK 0x10
 
@@ -263,9 +264,35 @@ static void test_linux_syncookie_mss_quantised(void **state)
 	}
 }
 
+/* Linux: with tcp_timestamps=1 the cookie SYN-ACK's TSval carries the
+ * per-peer offset on top of the encoded options; the offset is taken off
+ * the ACK's TSecr before decoding, so the options still come back. */
+static void test_linux_syncookie_options_survive_ts_offset(void **state)
+{
+	(void)state;
+	struct harness *h = h_new();
+	set_cookies(h, 2);
+	assert_int_equal(stack_sysctl(h->st)->tcp_timestamps, 1);
+	struct tcp_conn *l = h_listen(h, 80, 16);
+	struct tcp_opts syn = { .has_mss = true, .mss = 1460, .has_ts = true, .ts_val = 500,
+				.has_wscale = true, .wscale = 7, .sack_ok = true };
+	struct tcp_opts ack = { .has_ts = true, .ts_val = 501 };
+	struct tcp_seg sa;
+	struct tcp_conn *c = cookie_conn(h, l, 41000, syn, ack, 100, &sa);
+	struct strbuf info = { 0 };
+	assert_int_equal(tcp_procfs_conn_info(stack_tcp(h->st), tcp_conn_id(c), h->now, &info), 0);
+	assert_non_null(strstr(info.p, "options ts sack wscale\n"));
+	assert_non_null(strstr(info.p, "snd_wscale 7\n"));
+	sb_free(&info);
+	tcp_abort(c, h->now);
+	h_free(h);
+}
+
 /* Reference §4 "options via timestamps": the client's window scale and
  * SACK ride in the low 6 bits of our cookie SYN-ACK's TSval and come back
- * in the ACK's TSecr. Without timestamps both are lost. */
+ * in the ACK's TSecr. Without timestamps both are lost. (tcp_timestamps=2
+ * keeps the per-peer TSval offset out, so the bits show on the wire; with 1
+ * the offset is added after encoding and removed before decoding.) */
 static void test_linux_syncookie_options_in_timestamp(void **state)
 {
 	(void)state;
@@ -285,6 +312,7 @@ static void test_linux_syncookie_options_in_timestamp(void **state)
 		print_message("row %zu: ts=%d ws=%d sack=%d\n", i, rows[i].ts, rows[i].ws, rows[i].sack);
 		struct harness *h = h_new();
 		set_cookies(h, 2);
+		stack_sysctl(h->st)->tcp_timestamps = 2;
 		struct tcp_conn *l = h_listen(h, 80, 16);
 		struct tcp_opts syn = { .has_mss = true, .mss = 1460, .has_ts = rows[i].ts, .ts_val = 500,
 					.has_wscale = rows[i].ws, .wscale = 7, .sack_ok = rows[i].sack };
@@ -409,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_linux_somaxconn_caps_backlog),
 		cmocka_unit_test(test_linux_syncookie_mss_quantised),
 		cmocka_unit_test(test_linux_syncookie_options_in_timestamp),
+		cmocka_unit_test(test_linux_syncookie_options_survive_ts_offset),
 		cmocka_unit_test(test_linux_syncookie_expires_after_two_minutes),
 		cmocka_unit_test(test_linux_cookie_ack_needs_recent_overflow),
 	};
