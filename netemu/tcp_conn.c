@@ -40,6 +40,7 @@ struct tcp_host *tcp_host_new(struct stack *st, struct tcp_sysctl *sysctl,
 	crypto_generichash(th->isn_key, sizeof(th->isn_key), cfg->secret,
 			   sizeof(cfg->secret), (const uint8_t *)"isn", 3);
 	th->next_id = 1;
+	th->now = now; /* listeners opened before any input get a real time */
 	th->next_port = (uint16_t)(sysctl->ip_local_port_range[0] +
 				   (cfg->secret[2] | cfg->secret[3] << 8) %
 					   (sysctl->ip_local_port_range[1] -
