@@ -33,6 +33,7 @@ enum ipv4_drop_reason ipv4_parse(const uint8_t *buf, size_t len, struct ipv4_pkt
 	ip->dst = be32_at(buf + 16);
 	ip->hdr = buf;
 	ip->link_broadcast = false;
+	ip->l4_csum_ok = false;
 	ip->payload = buf + ihl;
 	ip->payload_len = (uint16_t)(tot_len - ihl);
 	return IPV4_OK;

@@ -30,6 +30,8 @@ struct ipv4_pkt {
 	const uint8_t *payload;
 	uint16_t payload_len;   /* tot_len - hdr_len: Ethernet padding trimmed */
 	bool link_broadcast;    /* set by the caller: came in an Ethernet broadcast */
+	bool l4_csum_ok;        /* set by the caller: the device vouched for the
+				 * TCP/UDP checksum (STACK_RX_CSUM_OK) */
 };
 
 enum ipv4_drop_reason {

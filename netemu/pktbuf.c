@@ -7,34 +7,59 @@
 #include "tl_types.h"
 
 /* Buffers freed are kept for reuse up to this many, so a burst does not
- * pin memory forever. The pool is per process: only the loop thread
- * builds frames. */
+ * pin memory forever. The pools are per thread: only the loop thread
+ * builds frames. Large buffers are 33 times the size, so fewer are kept
+ * (64 of them: a 4 MiB window of superframes in flight). */
 #define POOL_MAX 4096
+#define POOL_LARGE_MAX 64
 
-static _Thread_local struct pktbuf *pool;
-static _Thread_local unsigned pool_len;
+struct pool {
+	struct pktbuf *free;
+	unsigned len, max;
+};
 
-struct pktbuf *pktbuf_alloc(void)
+static _Thread_local struct pool pools[2] = { { NULL, 0, POOL_MAX },
+					       { NULL, 0, POOL_LARGE_MAX } };
+
+static struct pktbuf *alloc_class(unsigned cls)
 {
-	struct pktbuf *pb = pool;
+	struct pool *pl = &pools[cls];
+	struct pktbuf *pb = pl->free;
 	if (pb) {
-		pool = pb->next;
-		pool_len--;
+		pl->free = pb->next;
+		pl->len--;
 	} else {
-		pb = malloc(sizeof(*pb) + PKTBUF_CAPACITY);
+		uint32_t cap = cls ? PKTBUF_LARGE_CAPACITY : PKTBUF_CAPACITY;
+		pb = malloc(sizeof(*pb) + cap);
 		if (!pb)
 			return NULL;
+		pb->cap = cap;
 	}
 	pb->next = NULL;
 	pb->data = pb->head + PKTBUF_HEADROOM;
 	pb->len = 0;
 	pb->meta = 0;
+	pb->gso_size = 0;
+	pb->csum_partial = 0;
 	return pb;
 }
 
-struct pktbuf *pktbuf_from(const uint8_t *bytes, size_t len)
+struct pktbuf *pktbuf_alloc(void)
 {
-	struct pktbuf *pb = pktbuf_alloc();
+	return alloc_class(0);
+}
+
+struct pktbuf *pktbuf_alloc_len(size_t len)
+{
+	if (len <= PKTBUF_CAPACITY - PKTBUF_HEADROOM)
+		return alloc_class(0);
+	if (len <= PKTBUF_LARGE_CAPACITY - PKTBUF_HEADROOM)
+		return alloc_class(1);
+	return NULL;
+}
+
+static struct pktbuf *copy_into(struct pktbuf *pb, const uint8_t *bytes, size_t len)
+{
 	if (!pb)
 		return NULL;
 	uint8_t *p = pktbuf_put(pb, len);
@@ -46,27 +71,41 @@ struct pktbuf *pktbuf_from(const uint8_t *bytes, size_t len)
 	return pb;
 }
 
+struct pktbuf *pktbuf_from(const uint8_t *bytes, size_t len)
+{
+	return copy_into(pktbuf_alloc(), bytes, len);
+}
+
+struct pktbuf *pktbuf_from_any(const uint8_t *bytes, size_t len)
+{
+	return copy_into(pktbuf_alloc_len(len), bytes, len);
+}
+
 void pktbuf_free(struct pktbuf *pb)
 {
 	if (!pb)
 		return;
-	if (pool_len >= POOL_MAX) {
+	struct pool *pl = &pools[pb->cap == PKTBUF_LARGE_CAPACITY];
+	if (pl->len >= pl->max) {
 		free(pb);
 		return;
 	}
-	pb->next = pool;
-	pool = pb;
-	pool_len++;
+	pb->next = pl->free;
+	pl->free = pb;
+	pl->len++;
 }
 
 void pktbuf_pool_drain(void)
 {
-	while (pool) {
-		struct pktbuf *pb = pool;
-		pool = pb->next;
-		free(pb);
+	for (unsigned c = 0; c < 2; c++) {
+		struct pool *pl = &pools[c];
+		while (pl->free) {
+			struct pktbuf *pb = pl->free;
+			pl->free = pb->next;
+			free(pb);
+		}
+		pl->len = 0;
 	}
-	pool_len = 0;
 }
 
 size_t pktbuf_headroom(const struct pktbuf *pb)
@@ -76,7 +115,7 @@ size_t pktbuf_headroom(const struct pktbuf *pb)
 
 size_t pktbuf_tailroom(const struct pktbuf *pb)
 {
-	return PKTBUF_CAPACITY - pktbuf_headroom(pb) - pb->len;
+	return pb->cap - pktbuf_headroom(pb) - pb->len;
 }
 
 uint8_t *pktbuf_push(struct pktbuf *pb, size_t n)

@@ -56,6 +56,7 @@ struct stack *stack_new(const struct stack_config *cfg, tl_usec_t now)
 	st->netmask = cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0;
 	if (!st->cfg.mtu)
 		st->cfg.mtu = 1500;
+	st->cfg.gso_max = TL_MIN(st->cfg.gso_max, 65535u);
 	st->mib.ip.Forwarding = 2; /* a host, not a router */
 	st->mib.ip.DefaultTTL = IP_DEFAULT_TTL;
 	neigh_init(&st->neigh);
@@ -89,6 +90,10 @@ void stack_free(struct stack *st)
 }
 
 const struct stack_config *stack_config(const struct stack *st) { return &st->cfg; }
+void stack_set_gso_max(struct stack *st, uint32_t gso_max)
+{
+	st->cfg.gso_max = TL_MIN(gso_max, 65535u);
+}
 struct stack_counters *stack_counters(struct stack *st) { return &st->mib; }
 struct tcp_host *stack_tcp(struct stack *st) { return st->tcp; }
 struct tcp_sysctl *stack_sysctl(struct stack *st) { return &st->sysctl; }
@@ -136,7 +141,8 @@ static void udp_input(struct stack *st, const struct ipv4_pkt *ip, tl_usec_t now
 		return;
 	}
 	uint16_t ulen = be16_at(ip->payload + 4);
-	if (be16_at(ip->payload + 6) != 0) { /* 0 means "no checksum" in IPv4 */
+	/* 0 means "no checksum" in IPv4. */
+	if (be16_at(ip->payload + 6) != 0 && !ip->l4_csum_ok) {
 		uint32_t sum = csum_pseudo_ipv4(ip->src, ip->dst, IPPROTO_UDP_, ulen);
 		if (csum_fold(csum_add(sum, ip->payload, ulen)) != 0) {
 			m->InErrors++;
@@ -149,7 +155,7 @@ static void udp_input(struct stack *st, const struct ipv4_pkt *ip, tl_usec_t now
 }
 
 static void ip_input(struct stack *st, const uint8_t *buf, size_t len, bool link_broadcast,
-		     tl_usec_t now)
+		     unsigned rx_flags, tl_usec_t now)
 {
 	struct mib_ip *m = &st->mib.ip;
 	struct ipv4_pkt ip;
@@ -159,6 +165,7 @@ static void ip_input(struct stack *st, const uint8_t *buf, size_t len, bool link
 		return;
 	}
 	ip.link_broadcast = link_broadcast;
+	ip.l4_csum_ok = (rx_flags & STACK_RX_CSUM_OK) != 0;
 	if (ip.dst != st->cfg.addr) {
 		/* Not a router: anything not addressed to us (broadcasts
 		 * included: we run no broadcast services) is dropped. */
@@ -192,6 +199,12 @@ static void ip_input(struct stack *st, const uint8_t *buf, size_t len, bool link
 
 void stack_input(struct stack *st, const uint8_t *frame, size_t len, tl_usec_t now)
 {
+	stack_input_rx(st, frame, len, 0, now);
+}
+
+void stack_input_rx(struct stack *st, const uint8_t *frame, size_t len, unsigned flags,
+		    tl_usec_t now)
+{
 	struct mib_tlext *x = &st->mib.tlext;
 	struct eth_frame f;
 	x->RxFrames++;
@@ -208,7 +221,7 @@ void stack_input(struct stack *st, const uint8_t *frame, size_t len, tl_usec_t n
 		arp_input(&st->neigh, &st->arp, f.payload, f.payload_len, now);
 		break;
 	case ETH_P_IP:
-		ip_input(st, f.payload, f.payload_len, eth_is_broadcast(f.dst), now);
+		ip_input(st, f.payload, f.payload_len, eth_is_broadcast(f.dst), flags, now);
 		break;
 	default:
 		x->RxUnknownEthertype++;
@@ -238,16 +251,28 @@ int stack_ip_output_tos(struct stack *st, uint32_t dst, uint8_t proto, uint8_t t
 	/* Linux sets DF on TCP (path MTU discovery) but not on ICMP replies. */
 	bool df = proto == IPPROTO_TCP_;
 	m->OutRequests++;
-	if (pb->len + IPV4_HLEN > st->cfg.mtu) {
+	/* A TSO superframe (pb->gso_size) is cut into MTU-sized frames further
+	 * on: each of those must fit, and the whole within an IPv4 datagram. */
+	size_t wire_len = pb->len, segs = 1;
+	if (pb->gso_size && proto == IPPROTO_TCP_ && pb->len >= 20) {
+		size_t thl = (size_t)(pb->data[12] >> 4) * 4; /* data offset */
+		size_t payload = pb->len > thl ? pb->len - thl : 0;
+		wire_len = TL_MIN(wire_len, thl + pb->gso_size);
+		segs = payload > pb->gso_size ? (payload + pb->gso_size - 1) / pb->gso_size : 1;
+	}
+	if (wire_len + IPV4_HLEN > st->cfg.mtu || pb->len + IPV4_HLEN > 0xffff) {
 		m->FragFails++; /* we do not fragment */
 		pktbuf_free(pb);
 		return -EMSGSIZE;
 	}
-	if (ipv4_push(pb, st->cfg.addr, dst, proto, tos, IP_DEFAULT_TTL, st->ip_id++, df) < 0) {
+	if (ipv4_push(pb, st->cfg.addr, dst, proto, tos, IP_DEFAULT_TTL, st->ip_id, df) < 0) {
 		m->OutDiscards++;
 		pktbuf_free(pb);
 		return -ENOBUFS;
 	}
+	/* Linux ip_select_ident_segs(): a superframe uses one id per segment
+	 * (segmentation numbers them id, id+1, ...). */
+	st->ip_id = (uint16_t)(st->ip_id + segs);
 	m->OutTransmits++;
 	neigh_output(&st->neigh, &st->arp, next_hop, pb, now);
 	return 0;

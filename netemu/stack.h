@@ -31,6 +31,11 @@ struct stack_config {
 	uint32_t gateway;          /* host byte order; 0 = on-link only */
 	uint16_t mtu;              /* IP MTU of the link, usually 1500 */
 	uint16_t host_id;          /* copied into events */
+	/* Offload (TSO): TCP may build segments of up to this many bytes of
+	 * IPv4 datagram, marked for segmentation into MSS-sized frames by
+	 * whoever sends them on (pktbuf gso_size; vnet.h). 0 = off, every
+	 * segment fits the MTU. At most 65535. */
+	uint32_t gso_max;
 	uint8_t secret[32];        /* random bytes from the caller: ISN and
 				    * SYN cookie keys */
 };
@@ -40,6 +45,15 @@ void stack_free(struct stack *st);
 
 /* Handles one received Ethernet frame (the caller keeps ownership of it). */
 void stack_input(struct stack *st, const uint8_t *frame, size_t len, tl_usec_t now);
+
+/* stack_input for frames from a device with receive offloads: flags say
+ * what the device vouches for. STACK_RX_CSUM_OK: the TCP/UDP checksum is
+ * not to be verified (virtio NEEDS_CSUM or DATA_VALID: the sender left it
+ * to the device, as Linux trusts CHECKSUM_PARTIAL). Such frames may also
+ * be GRO/TSO superframes, larger than the MTU. */
+#define STACK_RX_CSUM_OK 0x1u
+void stack_input_rx(struct stack *st, const uint8_t *frame, size_t len, unsigned flags,
+		    tl_usec_t now);
 
 /* Next frame to transmit, or NULL. The caller owns it (pktbuf_free). */
 struct pktbuf *stack_pop_output(struct stack *st);
@@ -54,6 +68,9 @@ tl_usec_t stack_next_deadline(const struct stack *st);
 void stack_poll(struct stack *st, tl_usec_t now);
 
 const struct stack_config *stack_config(const struct stack *st);
+/* Turns TSO output on (bytes per superframe, see stack_config.gso_max;
+ * clamped to 65535) or off (0), e.g. when the device's offloads change. */
+void stack_set_gso_max(struct stack *st, uint32_t gso_max);
 struct stack_counters *stack_counters(struct stack *st);
 struct tcp_host *stack_tcp(struct stack *st);
 struct tcp_sysctl *stack_sysctl(struct stack *st);

@@ -20,7 +20,7 @@ void tcp_input(struct tcp_host *th, const struct ipv4_pkt *ip, tl_usec_t now)
 	struct stack_counters *mib = th->mib;
 	struct tcp_seg seg;
 	enum tcp_drop_reason why = tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst,
-					     false, &seg);
+					     ip->l4_csum_ok, &seg);
 	if (why != TCP_OK) {
 		mib->tcp.InErrs++;
 		if (why == TCP_DROP_BAD_CSUM)

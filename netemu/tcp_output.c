@@ -4,6 +4,9 @@
 
 #include <string.h>
 
+#include "bytes.h"
+#include "checksum.h"
+#include "ipv4.h"
 #include "stack.h"
 
 #define TCP_DELACK_MIN_US (40 * TL_USEC_PER_MSEC) /* Linux TCP_DELACK_MIN */
@@ -124,7 +127,11 @@ void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags,
 	conn_opts(c, &seg.opt, now);
 	seg.wnd = tcp_raw_window(c);
 	size_t hlen = TCP_HDR_MIN + tcp_options_len(&seg.opt);
-	struct pktbuf *pb = pktbuf_alloc();
+	/* TSO: tcp_output only builds segments longer than the MSS when the
+	 * host has gso_max set; such a segment leaves as one superframe. */
+	uint32_t mss = len && stack_config(th->st)->gso_max ? tcp_mss_now(c, now) : 0;
+	uint32_t pcount = mss && len > mss ? (len + mss - 1) / mss : 1;
+	struct pktbuf *pb = pktbuf_alloc_len(hlen + len);
 	uint8_t *p = pb ? pktbuf_put(pb, hlen + len) : NULL;
 	if (!p) {
 		pktbuf_free(pb);
@@ -136,7 +143,22 @@ void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags,
 		TL_ASSERT(got == len);
 		(void)got;
 	}
-	tcp_emit(&seg, p);
+	if (pcount > 1) {
+		/* Checksum offload, as Linux does for TSO: the field gets the
+		 * pseudo-header sum only; whoever segments the superframe (the
+		 * kernel behind the TAP, or vnet_tso_segment) completes each
+		 * segment's checksum, so the payload is never summed here. */
+		struct tcp_seg hdr = seg;
+		hdr.len = 0;
+		tcp_emit(&hdr, p);
+		uint32_t ph = csum_pseudo_ipv4(seg.saddr, seg.daddr, IPPROTO_TCP_,
+					       (uint16_t)(hlen + len));
+		put_be16(p + 16, (uint16_t)~csum_fold(ph));
+		pb->gso_size = (uint16_t)mss;
+		pb->csum_partial = 1;
+	} else {
+		tcp_emit(&seg, p);
+	}
 
 	uint32_t end = seq + len + !!(flags & (TH_SYN | TH_FIN));
 	bool retransmit = seq_lt(seq, c->snd_max);
@@ -145,9 +167,11 @@ void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags,
 		c->total_retrans++;
 		c->rtt_timing = false; /* Karn: never time a retransmitted range */
 	} else {
-		th->mib->tcp.OutSegs++;
+		/* Linux counts a superframe as the segments it becomes
+		 * (tcp_skb_pcount). */
+		th->mib->tcp.OutSegs += pcount;
 		if (len)
-			th->mib->tcpext.TCPOrigDataSent++;
+			th->mib->tcpext.TCPOrigDataSent += pcount;
 	}
 	if (flags & TH_RST)
 		th->mib->tcp.OutRsts++;
@@ -160,7 +184,7 @@ void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags,
 		c->snd_nxt = end;
 	if (seq_gt(c->snd_nxt, c->snd_max))
 		c->snd_max = c->snd_nxt;
-	c->segs_out++;
+	c->segs_out += pcount;
 	c->bytes_out += len;
 	/* Every segment carries our ACK: nothing left to delay. */
 	c->rcv_wup = c->rcv_nxt;
@@ -222,6 +246,17 @@ static bool can_send_data(int state)
 	       state == TCP_FIN_WAIT1 || state == TCP_CLOSING || state == TCP_LAST_ACK;
 }
 
+/* The longest segment tcp_output may build: the MSS, or with TSO on
+ * (stack_config gso_max) as many whole MSS-sized segments as fit in
+ * gso_max bytes of IPv4 datagram (Linux tcp_tso_autosize with a 64 KiB
+ * gso_max_size, without the pacing-rate cap). */
+static uint32_t tso_max_seg(const struct tcp_conn *c, uint32_t mss)
+{
+	uint32_t gso_max = TL_MIN(stack_config(c->th->st)->gso_max, 65535u);
+	uint32_t room = gso_max > IPV4_HLEN + TCP_HDR_MAX ? gso_max - IPV4_HLEN - TCP_HDR_MAX : 0;
+	return room > mss ? room - room % mss : mss;
+}
+
 void tcp_output(struct tcp_conn *c, tl_usec_t now)
 {
 	if (!can_send_data(c->state))
@@ -230,13 +265,19 @@ void tcp_output(struct tcp_conn *c, tl_usec_t now)
 	uint32_t wnd_end = c->snd_una + c->snd_wnd;
 	uint32_t mss = tcp_mss_now(c, now);
 	uint64_t cwnd_bytes = (uint64_t)c->cc.cwnd * mss;
+	uint32_t max_seg = tso_max_seg(c, mss);
 	for (;;) {
 		if (seq_lt(c->snd_nxt, data_end)) {
 			uint32_t avail = data_end - c->snd_nxt;
 			uint32_t win_left = seq_gt(wnd_end, c->snd_nxt) ? wnd_end - c->snd_nxt : 0;
 			uint32_t in_flight = c->snd_nxt - c->snd_una;
 			uint32_t cw_left = cwnd_bytes > in_flight ? (uint32_t)(cwnd_bytes - in_flight) : 0;
-			uint32_t len = TL_MIN(TL_MIN(avail, mss), TL_MIN(win_left, cw_left));
+			uint32_t len = TL_MIN(TL_MIN(avail, max_seg), TL_MIN(win_left, cw_left));
+			/* TSO: only the tail of the data may end in a short
+			 * segment; a window- or cwnd-limited superframe stops at
+			 * a whole number of segments (Linux tcp_mss_split_point). */
+			if (len > mss && len != avail)
+				len -= len % mss;
 			if (len == 0)
 				break;
 			/* Nagle (RFC 896) in Minshall's form, as Linux does it
