@@ -309,7 +309,8 @@ static int wire_up(struct lab *lab, unsigned li, tl_usec_t now, char *err,
 	w->peer = &lab->cfg.hosts[l->kernel_host];
 	w->tap_fd = -1;
 
-	int rc = tap_open(w->peer->netns, w->peer->ifname, &w->tap_fd, err, errlen);
+	w->offload = l->offload;
+	int rc = tap_open(w->peer->netns, w->peer->ifname, w->offload, &w->tap_fd, err, errlen);
 	if (rc < 0)
 		return rc;
 	lab->n_wires++; /* from here on lab_down() closes it */
@@ -324,6 +325,9 @@ static int wire_up(struct lab *lab, unsigned li, tl_usec_t now, char *err,
 	sc.prefix_len = w->host->prefix_len;
 	sc.gateway = w->host->gateway;
 	sc.mtu = l->mtu;
+	/* The kernel behind an offload TAP segments our superframes (and an
+	 * impaired direction has the loop do it in software first). */
+	sc.gso_max = w->offload ? 65535 : 0;
 	sc.host_id = (uint16_t)(l->stack_host + 1);
 	/* ISNs and SYN cookies must be unguessable from outside. */
 	if (getrandom(sc.secret, sizeof(sc.secret), 0) != (ssize_t)sizeof(sc.secret)) {

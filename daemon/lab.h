@@ -34,6 +34,7 @@ struct lab_wire {
 	struct stack *st;
 	struct services *svc;        /* built-in echo, http, ... on the host */
 	int tap_fd;
+	bool offload; /* the TAP carries virtio_net_hdrs (TSO, checksum offload) */
 	struct link_dir dir[LAB_DIRS];
 	bool dir_up; /* dir[] initialised (lab_down finalises them) */
 	struct lab_capture *cap; /* pcap being written; NULL = none */
@@ -41,6 +42,7 @@ struct lab_wire {
 	uint64_t tx_dropped; /* frames the TAP refused (queue full) */
 	uint64_t rx_errors;  /* failed TAP reads */
 	uint64_t rx_nobuf;   /* frames for an impaired link that found no buffer */
+	uint64_t rx_bad_vnet; /* reads whose virtio_net_hdr made no sense */
 };
 
 struct lab {

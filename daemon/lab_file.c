@@ -182,6 +182,7 @@ enum lab_key {
 	K_MAC,
 	K_MTU,
 	K_CAPTURE,
+	K_OFFLOAD,
 	K_COUNT
 };
 
@@ -198,6 +199,7 @@ static const struct {
 	[K_MAC] = { "mac", SEC_HOST },
 	[K_MTU] = { "mtu", SEC_LINK },
 	[K_CAPTURE] = { "capture", SEC_LINK },
+	[K_OFFLOAD] = { "offload", SEC_LINK },
 };
 
 #define LAB_KNOBS_MAX 32 /* >= link_knob_count() */
@@ -384,6 +386,7 @@ static int parse_header(struct parse *ps, struct cur *c)
 		snprintf(l->name, sizeof(l->name), "%s", name);
 		l->line = ps->line;
 		l->mtu = LAB_DEFAULT_MTU;
+		l->offload = true;
 		l->kernel_host = l->stack_host = -1;
 		for (unsigned d = 0; d < LAB_DIRS; d++)
 			link_dir_init(&ps->dirs[ps->index][d], 0);
@@ -493,6 +496,17 @@ static int parse_value(struct parse *ps, enum lab_key k, struct cur *c)
 				    "capture must be an absolute path, e.g. /tmp/l0.pcap (blanks end it)");
 		return 0;
 	}
+	case K_OFFLOAD:
+		if (cur_word(c, is_lower, word, sizeof(word)) < 0)
+			word[0] = '\0';
+		if (strcmp(word, "on") == 0)
+			l->offload = true;
+		else if (strcmp(word, "off") == 0)
+			l->offload = false;
+		else
+			return fail(ps, ps->line,
+				    "offload must be 'on' (TSO and checksum offload on the TAP) or 'off' (every frame at most the MTU, checksums filled in)");
+		return 0;
 	case K_COUNT:
 		break;
 	}
@@ -557,7 +571,7 @@ static int parse_link_knob(struct parse *ps, const char *key, struct cur *c)
 			break;
 	if (ki == link_knob_count() || ki >= LAB_KNOBS_MAX)
 		return fail(ps, ps->line,
-			    "unknown key '%s' (link keys: mtu, capture, seed and the impairments delay jitter delay_corr distribution loss loss_corr ge_p ge_r ge_bad_loss ge_good_loss duplicate corrupt reorder reorder_gap rate overhead limit ..., each also as to_stack.KEY or to_kernel.KEY; see docs/labs.md)",
+			    "unknown key '%s' (link keys: mtu, capture, offload, seed and the impairments delay jitter delay_corr distribution loss loss_corr ge_p ge_r ge_bad_loss ge_good_loss duplicate corrupt reorder reorder_gap rate overhead limit ..., each also as to_stack.KEY or to_kernel.KEY; see docs/labs.md)",
 			    key);
 	cur_blanks(c);
 	/* The rest of the line is the value (trailing blanks are trimmed). */
@@ -598,7 +612,7 @@ static int parse_assignment(struct parse *ps, struct cur *c)
 	}
 	if (k == K_COUNT)
 		return fail(ps, ps->line,
-			    "unknown key '%s' (host keys: kind link address gateway netns interface mac; link keys: mtu, capture, seed, impairments such as delay and loss)",
+			    "unknown key '%s' (host keys: kind link address gateway netns interface mac; link keys: mtu, capture, offload, seed, impairments such as delay and loss)",
 			    rc == 0 ? key : "...");
 	cur_blanks(c);
 	if (!cur_take(c, '='))

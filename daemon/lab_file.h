@@ -58,6 +58,9 @@ struct lab_link {
 	uint64_t seed[LAB_DIRS];
 	bool seed_set[LAB_DIRS];
 	char capture[LAB_PATH_MAX]; /* pcap file written from the start; "" = none */
+	/* TSO and checksum offload on the TAP (IFF_VNET_HDR): the kernel hands
+	 * over 64 KiB superframes and the stack sends them (default on). */
+	bool offload;
 };
 
 /* "to_stack" / "to_kernel". */

@@ -15,6 +15,7 @@
 #include "report.h"
 #include "stack.h"
 #include "tap_io.h"
+#include "vnet.h"
 
 /* One wire's events. Invariant: armed is the deadline the timer is set for
  * (TL_NEVER when it is not pending). */
@@ -40,7 +41,7 @@ struct loop {
 	unsigned n_wires;
 	struct event *sigs[4];
 	int result;
-	struct loop_view view;    /* fd < 0: none */
+	struct loop_view view;    /* all NULL: none */
 	struct event *view_ev;
 	struct recorder *rec;  /* NULL: no history */
 	struct event *snapshot; /* periodic counter snapshots for rec */
@@ -72,15 +73,55 @@ static void rearm(struct loop_wire *lw, tl_usec_t now)
 	evtimer_add(lw->timer, &tv);
 }
 
-static void wire_write(struct lab_wire *w, struct pktbuf *pb)
+static void tap_send(struct lab_wire *w, const uint8_t *hdr, size_t hdr_len,
+		     const struct pktbuf *pb)
 {
-	int rc = tap_write(w->tap_fd, pb->data, pb->len);
+	int rc = tap_write(w->tap_fd, hdr, hdr_len, pb->data, pb->len);
 	if (rc < 0) {
 		/* A full TAP queue drops the frame, like a busy wire;
 		 * TCP above will retransmit. */
 		w->tx_dropped++;
 		log_debug("%s: TAP write failed: %s", w->host->name, strerror(-rc));
 	}
+}
+
+/* Cuts a TSO superframe (or completes a partial checksum) in software,
+ * as a NIC without offloads needs it: the frames go to q. The original
+ * is freed. */
+static void segment(struct lab_wire *w, struct pktbuf *pb, struct pktq *q)
+{
+	if (vnet_tso_segment(pb->data, pb->len, pb->gso_size, q) < 0)
+		w->tx_dropped++; /* out of buffers: what was made still goes */
+	pktbuf_free(pb);
+}
+
+/* One frame to the TAP, with its virtio_net_hdr on an offload TAP (the
+ * kernel then segments superframes itself); takes ownership of pb. */
+static void wire_write(struct lab_wire *w, struct pktbuf *pb)
+{
+	if (w->offload) {
+		struct vnet_hdr vh;
+		uint8_t hdr[VNET_HDR_LEN];
+		if (vnet_hdr_for(pb, &vh) < 0) {
+			w->tx_dropped++; /* offloads claimed on a non-TCP frame: a bug */
+			pktbuf_free(pb);
+			return;
+		}
+		vnet_hdr_put(hdr, &vh);
+		tap_send(w, hdr, sizeof(hdr), pb);
+		pktbuf_free(pb);
+		return;
+	}
+	if (pb->gso_size || pb->csum_partial) {
+		struct pktq q = { 0 };
+		segment(w, pb, &q);
+		while ((pb = pktq_pop(&q))) {
+			tap_send(w, NULL, 0, pb);
+			pktbuf_free(pb);
+		}
+		return;
+	}
+	tap_send(w, NULL, 0, pb);
 	pktbuf_free(pb);
 }
 
@@ -102,10 +143,18 @@ static void drain(struct loop_wire *lw, tl_usec_t now)
 	while ((pb = stack_pop_output(w->st))) {
 		if (w->cap)
 			lab_capture_frame(w, pb->data, pb->len, now);
-		if (link_dir_bypass(out, pb->len))
+		if (link_dir_bypass(out, pb->len)) {
 			wire_write(w, pb);
-		else
+		} else if (pb->gso_size || pb->csum_partial) {
+			/* Impairments act on wire frames, each with a real
+			 * checksum (so corruption is caught): cut it first. */
+			struct pktq q = { 0 };
+			segment(w, pb, &q);
+			while ((pb = pktq_pop(&q)))
+				link_dir_input(out, pb, now);
+		} else {
 			link_dir_input(out, pb, now);
+		}
 	}
 	while ((pb = link_dir_pop_ready(out, now)))
 		wire_write(w, pb);
@@ -128,23 +177,44 @@ static void drain(struct loop_wire *lw, tl_usec_t now)
 	rearm(lw, now);
 }
 
-static void on_frame(void *ctx, const uint8_t *frame, size_t len)
+static void on_frame(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct loop_wire *lw = ctx;
-	struct link_dir *in = &lw->w->dir[LAB_TO_STACK];
-	if (link_dir_bypass(in, len)) {
-		if (lw->w->cap)
-			lab_capture_frame(lw->w, frame, len, lw->now);
-		stack_input(lw->w->st, frame, len, lw->now);
+	struct lab_wire *w = lw->w;
+	struct link_dir *in = &w->dir[LAB_TO_STACK];
+	struct vnet_hdr vh = { 0 };
+	const uint8_t *frame = buf;
+	if (w->offload && vnet_parse(buf, len, &vh, &frame, &len) != VNET_OK) {
+		w->rx_bad_vnet++;
 		return;
 	}
-	/* The link keeps the frame for a while: copy it out of the read
-	 * buffer (pool buffers, so no allocation once warm). */
+	if (link_dir_bypass(in, len)) {
+		if (w->cap)
+			lab_capture_frame(w, frame, len, lw->now);
+		/* A superframe goes in whole: TCP takes segments of any size. */
+		stack_input_rx(w->st, frame, len, vnet_csum_trusted(&vh) ? STACK_RX_CSUM_OK : 0,
+			       lw->now);
+		return;
+	}
+	/* The link keeps frames for a while: copy them out of the read buffer
+	 * (pool buffers, so no allocation once warm), one per wire frame with
+	 * every checksum filled in, so that impairments act per frame and
+	 * the stack sees a corrupted bit. */
+	if (vh.gso_type != VNET_GSO_NONE) {
+		struct pktq q = { 0 };
+		if (vnet_tso_segment(frame, len, vh.gso_size, &q) < 0)
+			w->rx_nobuf++;
+		struct pktbuf *pb;
+		while ((pb = pktq_pop(&q)))
+			link_dir_input(in, pb, lw->now);
+		return;
+	}
 	struct pktbuf *pb = pktbuf_from(frame, len);
 	if (!pb) {
-		lw->w->rx_nobuf++;
+		w->rx_nobuf++;
 		return;
 	}
+	vnet_csum_complete(pb->data, pb->len, &vh);
 	link_dir_input(in, pb, lw->now);
 }
 
@@ -320,6 +390,18 @@ int loop_run(struct loop *lp)
 	if (lp->rec)
 		snapshot_counters(lp, loop_now()); /* the last values */
 	return lp->result;
+}
+
+struct event_base *loop_base(struct loop *lp)
+{
+	return lp->base;
+}
+
+void loop_flush(struct loop *lp)
+{
+	tl_usec_t now = loop_now();
+	for (unsigned i = 0; i < lp->n_wires; i++)
+		drain(&lp->wires[i], now);
 }
 
 void loop_free(struct loop *lp)
