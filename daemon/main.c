@@ -286,6 +286,7 @@ struct view {
 	char path[PATH_MAX]; /* realpath of --mount, the registry name */
 	bool made_dir;       /* we created the directory: remove it at exit */
 	bool claimed;
+	struct recorder *rec; /* tunable changes go to the history (NULL: none) */
 };
 
 static void view_log(void *ctx, int level, const char *line)
@@ -298,11 +299,16 @@ static void view_tunable_changed(void *ctx, struct stack *st, const char *dir,
 				 const char *name, const char *old_value,
 				 const char *new_value, tl_usec_t now)
 {
-	(void)ctx, (void)st, (void)dir, (void)name, (void)old_value, (void)new_value, (void)now;
-	/* HISTORY CALL SITE (daemon/recorder.h is not in yet): record the
-	 * change here as rec_tunable_change(rec, stack_config(st)->host_id,
-	 * "net.ipv4.tcp_syn_retries" (dir/name dotted), old_value, new_value,
-	 * "fuse", now). */
+	struct view *v = ctx;
+	if (!v->rec)
+		return;
+	char dotted[96]; /* the sysctl spelling: net.ipv4.tcp_syn_retries */
+	snprintf(dotted, sizeof(dotted), "%s/%s", dir, name);
+	for (char *p = dotted; *p; p++)
+		if (*p == '/')
+			*p = '.';
+	rec_tunable_change(v->rec, stack_config(st)->host_id, dotted, old_value, new_value,
+			   "fuse", now);
 }
 
 static void view_serve(void *ctx, tl_usec_t now)
@@ -371,8 +377,9 @@ static int view_start(struct view *v, const char *dir, struct registry *reg,
 	return 0;
 }
 
-static int view_attach(struct view *v, struct loop *lp)
+static int view_attach(struct view *v, struct loop *lp, struct recorder *rec)
 {
+	v->rec = rec;
 	struct loop_view lv = { .ctx = v->fv, .fd = fsv_fd(v->fv), .serve = view_serve,
 				.on_event = view_on_event };
 	int rc = loop_attach_view(lp, &lv);
@@ -467,7 +474,7 @@ int main(int argc, char **argv)
 		log_err("cannot start the event loop: %s", err);
 		goto out_lab;
 	}
-	if (view_attach(&view, lp) < 0)
+	if (view_attach(&view, lp, rec) < 0)
 		goto out_lab;
 	if (notify_ready(o.ready_fd) < 0)
 		log_warn("could not deliver the readiness notification: %s", strerror(errno));

@@ -5,8 +5,11 @@
 #  - tcp_synack_retries=1: exactly 2 SYN-ACKs for one SYN (at 0 s and 1 s;
 #    the request is dropped at 3 s), where the default 5 sends a third at 3 s;
 #  - tcp_syncookies=2: every SYN-ACK carries a cookie: the timestamp's low
-#    6 bits encode our window scale 7 and SACK (23), none is retransmitted,
-#    SyncookiesSent counts them and no request shows in net/tcp.
+#    6 bits encode our window scale 7 and SACK (23; seen with
+#    tcp_timestamps=2, which leaves out the random offset), none is
+#    retransmitted,
+#    SyncookiesSent counts them and no request shows in net/tcp;
+#  - each change is logged and recorded in the history (via fuse).
 . "$(dirname "$0")/lib.sh"
 require python3
 [ -x "${TL_SYNPROBE:-}" ] || fail "TL_SYNPROBE is not set (run through meson test)"
@@ -57,8 +60,11 @@ probe retries5 198.18.0.78 1 4
 [ "$(grep -c '^synack ' "$T/retries5.out")" -eq 3 ] || fail "default: expected 3 SYN-ACKs in 4 s: $(cat "$T/retries5.out")"
 note "tcp_synack_retries=5: 3 SYN-ACKs within 4 s"
 
-# 2. tcp_syncookies=2 -> every SYN-ACK is a cookie.
+# 2. tcp_syncookies=2 -> every SYN-ACK is a cookie. With tcp_timestamps=2
+# (timestamps without the per-peer random offset, as in Linux) the cookie's
+# option bits are visible in the TSval on the wire.
 before=$(netstat_value SyncookiesSent)
+echo 2 >"$IPV4/tcp_timestamps" || fail "cannot write tcp_timestamps"
 echo 2 >"$IPV4/tcp_syncookies" || fail "cannot write tcp_syncookies"
 probe cookies 198.18.0.79 4 4
 cat "$T/cookies.out" | sed 's/^/#   /'
@@ -76,6 +82,7 @@ note "tcp_syncookies=2: 4 cookie SYN-ACKs (tslow6=23), SyncookiesSent +4"
 
 # Back to 1: a SYN gets a request again (state 03 in net/tcp while it lives).
 echo 1 >"$IPV4/tcp_syncookies"
+echo 1 >"$IPV4/tcp_timestamps"
 probe cookies1 198.18.0.80 1 2
 [ "$(syn_recv_rows 500012C6)" -eq 1 ] || fail "tcp_syncookies=1: no SYN_RECV row for a fresh SYN"
 [ "$(netstat_value SyncookiesSent)" -eq "$after" ] || fail "tcp_syncookies=1 sent a cookie"
@@ -85,5 +92,15 @@ note "tcp_syncookies=1: a request in SYN_RECV, no cookie"
 grep -q "stack: sys/net/ipv4/tcp_syncookies: 1 -> 2" "$T/main.log" || fail "no log line for the change"
 
 stop_daemon "$DPID"
+# ... and the history records it, made through the view.
+row=$(python3 - "$T/history.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+print(db.execute("SELECT old_value, new_value, via FROM tunable_changes "
+                 "WHERE name = 'net.ipv4.tcp_syncookies' ORDER BY id LIMIT 1").fetchone())
+PY
+)
+[ "$row" = "('1', '2', 'fuse')" ] || fail "history of tcp_syncookies: $row"
+note "history: net.ipv4.tcp_syncookies 1 -> 2 via fuse"
 assert_nothing_left
 echo "PASS"
