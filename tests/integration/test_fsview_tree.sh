@@ -177,8 +177,10 @@ estab=$(awk '/^Tcp:/ {n++; if (n == 1) for (i = 1; i <= NF; i++) if ($i == "Curr
 timeout 30 find "$M" -type f -exec cat {} + >/dev/null || fail "cat over the whole tree failed"
 timeout 30 grep -r -q "198.18.0.1:8002" "$M" || fail "grep -r over the tree found no connection"
 timeout 30 ls -lR "$M" >/dev/null || fail "ls -lR failed"
-out=$(timeout 10 less "$S/net/connections" </dev/null | grep -c ESTAB)
-[ "$out" -ge 5 ] || fail "less shows $out ESTAB rows"
+if command -v less >/dev/null; then
+	out=$(timeout 10 less "$S/net/connections" </dev/null | grep -c ESTAB)
+	[ "$out" -ge 5 ] || fail "less shows $out ESTAB rows"
+fi
 note "find/cat/grep -r/ls -lR/less over the tree: all end"
 
 # Closing the connections empties conns/ of them.
