@@ -51,7 +51,7 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
-	for ns in "${NSS[@]}"; do
+	for ns in $(my_namespaces); do
 		ip netns delete "$ns" 2>/dev/null
 		rm -f "/run/tcplabd/netns.$ns"
 	done
@@ -70,6 +70,16 @@ setup() {
 	trap cleanup EXIT
 	trap 'exit 1' INT TERM HUP
 	LINKS_BEFORE=$(our_links)
+}
+
+# Every namespace this test made: new_ns names them tl-TAG-$$, and since
+# new_ns usually runs in $(...) (a subshell, where NSS+= is lost) cleanup
+# also finds them by that suffix ($$ is the test's pid even in subshells).
+my_namespaces() {
+	{
+		printf '%s\n' "${NSS[@]}"
+		ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^tl-.*-$$\$"
+	} | grep -v '^$' | sort -u
 }
 
 # new_ns TAG: a unique namespace name, registered for cleanup.
@@ -119,21 +129,17 @@ start_daemon() {
 }
 
 # wait_exit PID SECONDS: waits for our child PID; SIGKILLs it if it takes
-# longer than SECONDS. Returns its exit status.
+# longer than SECONDS. Returns its exit status. (A bounded poll: a watchdog
+# subshell could outlive the child and fire the test's traps.)
 wait_exit() {
-	local pid=$1 secs=$2 rc w
-	(
-		trap 'kill $s 2>/dev/null; exit 0' TERM
-		sleep "$secs" &
-		s=$!
-		wait $s
-		kill -KILL "$pid" 2>/dev/null
-	) &
-	w=$!
+	local pid=$1 secs=$2 rc i
+	for ((i = 0; i < secs * 20; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
 	wait "$pid"
 	rc=$?
-	kill "$w" 2>/dev/null
-	wait "$w" 2>/dev/null
 	forget_pid "$pid"
 	return $rc
 }
@@ -168,7 +174,7 @@ ping_ok() {
 # process of this test remains.
 assert_nothing_left() {
 	local ns p
-	for ns in "${NSS[@]}"; do
+	for ns in $(my_namespaces); do
 		ip netns list | awk '{print $1}' | grep -qx "$ns" && fail "namespace $ns left behind"
 		[ -e "/run/tcplabd/netns.$ns" ] && fail "registry entry for $ns left behind"
 	done
