@@ -227,7 +227,7 @@ static bool node_valid(struct fsview *fv, const struct fsv_node *n)
 	case FSV_LINK:
 		return n->obj < fv->st.n_links;
 	case FSV_LINK_FILE:
-		return n->obj < fv->st.n_links && n->sub < FSV_LINK_FILES;
+		return n->obj < fv->st.n_links && n->sub < fsv_link_file_count();
 	case FSV_ROW_COUNT:
 		break;
 	}
@@ -542,10 +542,11 @@ static int list_dir(struct fsview *fv, const struct fsv_node *n, struct dir_hand
 		}
 		break;
 	case FSV_LINK:
-		for (unsigned i = 0; i < FSV_LINK_FILES && rc == 0; i++) {
+		for (unsigned i = 0; i < fsv_link_file_count() && rc == 0; i++) {
 			struct fsv_node c = child_of(n, FSV_LINK_FILE);
+			char name[64];
 			c.sub = (uint8_t)i;
-			rc = dir_add(d, fsv_link_file_name(i), &c);
+			rc = dir_add(d, fsv_link_file_name(i, name, sizeof(name)), &c);
 		}
 		break;
 	default:

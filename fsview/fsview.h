@@ -20,6 +20,7 @@
 #include "tl_types.h"
 
 struct stack;
+struct link_dir;
 struct fsview;
 
 /* Log levels (syslog numbers, as daemon/log.h). */
@@ -47,6 +48,10 @@ struct fsv_link_source {
 	char endpoints[160];             /* one line, e.g. "stack 198.18.0.1 <-> peer tcplab-peer/tl0 198.18.0.2" */
 	const uint64_t *to_peer_dropped;  /* frames the TAP refused */
 	const uint64_t *from_peer_errors; /* failed TAP reads */
+	/* The impairment pipelines, [0] towards the stack host and [1]
+	 * towards the kernel host (loop-thread memory: read and written only
+	 * through the mailbox). NULL hides the knob files. */
+	struct link_dir *dir[2];
 };
 
 /* NULL if out of memory. hooks may be NULL. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "counters.h"
+#include "link.h"
 #include "events_ring.h"
 #include "ipv4.h"
 #include "tcp_procfs.h"
@@ -44,7 +45,9 @@ static struct fsv_host *host_of(struct fsv_state *s, const struct fsv_node *n)
 
 static const char *const sysdir_names[FSV_SYSDIRS] = { "ipv4", "core", "tcplab" };
 static const char *const sysdir_tables[FSV_SYSDIRS] = { "net/ipv4", "net/core", "tcplab" };
-static const char *const link_files[FSV_LINK_FILES] = { "mtu", "endpoints", "counters" };
+static const char *const link_files[] = { "mtu", "endpoints", "counters" };
+#define LINK_STATIC_FILES 3
+static const char *const link_dirs[2] = { "to_stack", "to_kernel" };
 
 const char *fsv_sysdir_name(unsigned idx)
 {
@@ -64,17 +67,42 @@ int fsv_sysdir_find(const char *name)
 	return -1;
 }
 
-int fsv_link_file_find(const char *name)
+/* Files per direction: its counters plus one per knob. */
+static unsigned link_dir_files(void)
 {
-	for (unsigned i = 0; i < FSV_LINK_FILES; i++)
-		if (strcmp(link_files[i], name) == 0)
-			return (int)i;
-	return -1;
+	return 1 + (unsigned)link_knob_count();
 }
 
-const char *fsv_link_file_name(unsigned idx)
+unsigned fsv_link_file_count(void)
 {
-	return idx < FSV_LINK_FILES ? link_files[idx] : NULL;
+	return LINK_STATIC_FILES + 2 * link_dir_files();
+}
+
+bool fsv_link_file_is_knob(unsigned idx)
+{
+	return idx >= LINK_STATIC_FILES && idx < fsv_link_file_count() &&
+	       (idx - LINK_STATIC_FILES) % link_dir_files() != 0;
+}
+
+const char *fsv_link_file_name(unsigned idx, char *buf, size_t cap)
+{
+	if (idx < LINK_STATIC_FILES)
+		return link_files[idx];
+	if (idx >= fsv_link_file_count())
+		return NULL;
+	unsigned d = (idx - LINK_STATIC_FILES) / link_dir_files();
+	unsigned k = (idx - LINK_STATIC_FILES) % link_dir_files();
+	snprintf(buf, cap, "%s.%s", link_dirs[d], k ? link_knob_name(k - 1) : "counters");
+	return buf;
+}
+
+int fsv_link_file_find(const char *name)
+{
+	char buf[64];
+	for (unsigned i = 0; i < fsv_link_file_count(); i++)
+		if (strcmp(fsv_link_file_name(i, buf, sizeof(buf)), name) == 0)
+			return (int)i;
+	return -1;
 }
 
 int fsv_var_intern(struct fsv_names *v, const char *name)
@@ -525,7 +553,59 @@ int fsv_render_link_file(struct fsv_state *s, const struct fsv_node *n, tl_usec_
 			  src->from_peer_errors ? *src->from_peer_errors : 0);
 		return 0;
 	}
-	return -ENOENT;
+	if (n->sub >= fsv_link_file_count())
+		return -ENOENT;
+	unsigned d = (n->sub - LINK_STATIC_FILES) / link_dir_files();
+	unsigned k = (n->sub - LINK_STATIC_FILES) % link_dir_files();
+	const struct link_dir *ld = src->dir[d];
+	if (!ld)
+		return -ENOENT;
+	if (k == 0) {
+		link_dir_render_counters(ld, out);
+		return 0;
+	}
+	char val[128];
+	if (link_knob_get(ld, link_knob_name(k - 1), val, sizeof(val)) < 0)
+		return -EIO;
+	sb_printf(out, "%s\n", val);
+	return 0;
+}
+
+/* A knob write takes the lab file's value syntax ("50ms", "10%"); a value
+ * the lab file would refuse is EINVAL, logged, and changes nothing. */
+int fsv_write_link_file(struct fsv_state *s, const struct fsv_node *n, const char *buf,
+			size_t len, tl_usec_t now)
+{
+	(void)now;
+	if (n->obj >= s->n_links || !fsv_link_file_is_knob(n->sub))
+		return -EACCES;
+	struct fsv_link *l = &s->links[n->obj];
+	unsigned d = (n->sub - LINK_STATIC_FILES) / link_dir_files();
+	const char *knob = link_knob_name((n->sub - LINK_STATIC_FILES) % link_dir_files() - 1);
+	struct link_dir *ld = l->src.dir[d];
+	if (!ld)
+		return -ENOENT;
+	if (len == 0)
+		return 0; /* like /proc: an empty write changes nothing */
+	char text[128], old[128], new[128];
+	size_t n_text = TL_MIN(len, sizeof(text) - 1);
+	memcpy(text, buf, n_text);
+	text[n_text] = '\0';
+	while (n_text && (text[n_text - 1] == '\n' || text[n_text - 1] == ' '))
+		text[--n_text] = '\0';
+	if (link_knob_get(ld, knob, old, sizeof(old)) < 0)
+		old[0] = '\0';
+	int rc = len >= sizeof(text) ? -EINVAL : link_knob_set(ld, knob, text);
+	if (rc < 0) {
+		say(s, FSV_LOG_WARN, "links/%s/%s.%s: refused \"%s\": %s (see docs/labs.md for the "
+			"syntax); value kept: %s", l->name, link_dirs[d], knob, text, strerror(-rc), old);
+		return rc == -ENOENT ? -EINVAL : rc;
+	}
+	if (link_knob_get(ld, knob, new, sizeof(new)) < 0)
+		new[0] = '\0';
+	if (strcmp(old, new) != 0)
+		say(s, FSV_LOG_INFO, "links/%s/%s.%s: %s -> %s", l->name, link_dirs[d], knob, old, new);
+	return (int)len;
 }
 
 /* ---- events ---- */

@@ -1,6 +1,7 @@
 /* The view's tree table and inode packing (see tree.h). */
 #include "tree.h"
 
+#include "render.h"
 #include "tcp_tunables.h"
 
 #define DIR_ROW(p, nm, pat, dyn) \
@@ -42,8 +43,9 @@ static const struct fsv_row_def rows[FSV_ROW_COUNT] = {
 				 fsv_render_conn_var),
 	[FSV_LINKS] = DIR_ROW(FSV_ROOT, "links", "links/", false),
 	[FSV_LINK] = DIR_ROW(FSV_LINKS, NULL, "links/<link>/", false),
-	[FSV_LINK_FILE] = RO_FILE(FSV_LINK, NULL, "links/<link>/<file>", false,
-				  fsv_render_link_file),
+	[FSV_LINK_FILE] = { .parent = FSV_LINK, .name = NULL, .pattern = "links/<link>/<file>",
+			    .kind = FSV_FILE, .perm = 0444, .render = fsv_render_link_file,
+			    .write = fsv_write_link_file },
 	[FSV_EVENTS_LINK] = { .parent = FSV_ROOT, .name = "events", .pattern = "events",
 			      .kind = FSV_SYMLINK, .perm = 0777 },
 	[FSV_EVENTS] = { .parent = FSV_ROOT, .name = FSV_EVENTS_TARGET, .pattern = ".events",
@@ -87,5 +89,7 @@ uint16_t fsv_node_perm(const struct fsv_node *n)
 		const struct tcp_tunable *t = tcp_tunable_at(n->sub);
 		return t ? (uint16_t)(t->mode & 0777) : 0444;
 	}
+	if (n->row == FSV_LINK_FILE && fsv_link_file_is_knob(n->sub))
+		return 0644;
 	return rows[n->row < FSV_ROW_COUNT ? n->row : FSV_ROOT].perm;
 }

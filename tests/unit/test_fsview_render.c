@@ -12,6 +12,7 @@
 #include "render.h"
 #include "tcp_procfs.h"
 #include "tcp_tunables.h"
+#include "link.h"
 #include "tree.h"
 
 /* The state of a one-host view plus what its hooks saw. */
@@ -114,6 +115,54 @@ static void expect_text(struct view_fixture *f, const struct fsv_node *n, const 
 static int write_str(struct view_fixture *f, const struct fsv_node *n, const char *text)
 {
 	return fsv_write_tunable(&f->s, n, text, strlen(text), f->h->now);
+}
+
+/* links/<link>/to_stack.<knob> takes the lab file's syntax; a value the
+ * lab file refuses is EINVAL, logged once, and the knob keeps its value;
+ * the direction's counters read back. */
+static void test_fsview_link_knob_writes(void **state)
+{
+	struct view_fixture *f = *state;
+	struct link_dir to_stack, to_kernel;
+	link_dir_init(&to_stack, 1);
+	link_dir_init(&to_kernel, 2);
+	f->s.n_links = 1;
+	snprintf(f->s.links[0].name, FSV_NAME_MAX, "l0");
+	f->s.links[0].src.dir[0] = &to_stack;
+	f->s.links[0].src.dir[1] = &to_kernel;
+	int idx = fsv_link_file_find("to_stack.loss");
+	assert_true(idx > 0);
+	assert_true(fsv_link_file_is_knob((unsigned)idx));
+	struct fsv_node n = { .row = FSV_LINK_FILE, .obj = 0, .sub = (uint8_t)idx };
+	assert_int_equal(fsv_node_perm(&n), 0644);
+	const char *v = "10%\n";
+	assert_int_equal(fsv_write_link_file(&f->s, &n, v, strlen(v), f->h->now), (int)strlen(v));
+	int rc;
+	char *got = render(f, &n, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(got, "10"));
+	int logs = f->log_lines;
+	const char *bad = "lots\n";
+	assert_int_equal(fsv_write_link_file(&f->s, &n, bad, strlen(bad), f->h->now), -EINVAL);
+	assert_int_equal(f->log_lines, logs + 1);
+	assert_non_null(strstr(f->last_log, "refused"));
+	char *again = render(f, &n, &rc);
+	assert_string_equal(again, got); /* value kept */
+	free(got);
+	free(again);
+	/* The other direction is untouched, and counters are read-only. */
+	struct fsv_node k = { .row = FSV_LINK_FILE, .obj = 0,
+			      .sub = (uint8_t)fsv_link_file_find("to_kernel.loss") };
+	char *other = render(f, &k, &rc);
+	assert_null(strstr(other, "10"));
+	free(other);
+	struct fsv_node c = { .row = FSV_LINK_FILE, .obj = 0,
+			      .sub = (uint8_t)fsv_link_file_find("to_stack.counters") };
+	assert_int_equal(fsv_node_perm(&c), 0444);
+	assert_int_equal(fsv_write_link_file(&f->s, &c, "1", 1, f->h->now), -EACCES);
+	f->s.n_links = 0;
+	link_dir_fini(&to_stack);
+	link_dir_fini(&to_kernel);
 }
 
 /* `echo 1 > tcp_synack_retries` is applied, reported to the history hook
@@ -356,6 +405,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_linux_procsys_refused_writes_keep_value, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_linux_procsys_accepted_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fsview_link_knob_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linux_proc_net_tcp_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsview_conn_files_and_timeline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsview_events_line_format, setup, teardown),
