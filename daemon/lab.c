@@ -18,6 +18,7 @@
 #include "pcap.h"
 #include "services.h"
 #include "stack.h"
+#include "switch.h"
 #include "tap_io.h"
 
 int lab_check_names(const struct lab_config *cfg, struct registry *reg,
@@ -26,7 +27,7 @@ int lab_check_names(const struct lab_config *cfg, struct registry *reg,
 	struct reg_entry e;
 	for (unsigned i = 0; i < cfg->n_hosts; i++) {
 		const struct lab_host *h = &cfg->hosts[i];
-		if (h->kind != LAB_HOST_KERNEL)
+		if (!lab_host_owns_netns(h))
 			continue;
 		if (registry_find(reg, REG_NETNS, h->netns, &e) == 0 &&
 		    registry_owner_alive(&e)) {
@@ -44,7 +45,7 @@ int lab_remove_orphans(const struct lab_config *cfg, struct registry *reg)
 	char err[256];
 	for (unsigned i = 0; i < cfg->n_hosts; i++) {
 		const struct lab_host *h = &cfg->hosts[i];
-		if (h->kind != LAB_HOST_KERNEL || !netns_exists(h->netns))
+		if (!lab_host_owns_netns(h) || !netns_exists(h->netns))
 			continue;
 		bool entry = registry_find(reg, REG_NETNS, h->netns, &e) == 0;
 		if (entry && registry_owner_alive(&e))
@@ -81,17 +82,21 @@ static int ip_in(const char *ns, const char *what, const char *const args[],
 	return rc;
 }
 
-/* Configures the kernel end of a link: the TAP exists already. */
-static int configure_peer(const struct lab_host *k, const struct lab_link *l,
-			  char *err, size_t errlen)
+/* Configures the kernel end of a TAP we created: MTU, IPv6 off, up; for
+ * attach = tap also the address and the default route. lo is brought up
+ * only in a namespace we created (someone else's is theirs to run). */
+static int configure_tap(const struct lab_host *k, const struct lab_link *l, char *err,
+			 size_t errlen)
 {
 	char addr[32], ip[16], mtu[8], path[128];
 	const char *ns = k->netns, *ifn = k->ifname;
 	int rc;
 
-	const char *lo_up[] = { "link", "set", "lo", "up", NULL };
-	if ((rc = ip_in(ns, "bring lo up", lo_up, err, errlen)) < 0)
-		return rc;
+	if (lab_host_owns_netns(k)) {
+		const char *lo_up[] = { "link", "set", "lo", "up", NULL };
+		if ((rc = ip_in(ns, "bring lo up", lo_up, err, errlen)) < 0)
+			return rc;
+	}
 	/* Without this the kernel sends router solicitations and DAD probes
 	 * that would show up as noise in every capture. */
 	snprintf(path, sizeof(path), "net/ipv6/conf/%s/disable_ipv6", ifn);
@@ -107,14 +112,16 @@ static int configure_peer(const struct lab_host *k, const struct lab_link *l,
 		if ((rc = ip_in(ns, "set the MTU", set_mtu, err, errlen)) < 0)
 			return rc;
 	}
-	snprintf(addr, sizeof(addr), "%s/%u", lab_ip_str(k->addr, ip), k->prefix_len);
-	const char *add_addr[] = { "addr", "add", addr, "dev", ifn, NULL };
-	if ((rc = ip_in(ns, "add the address", add_addr, err, errlen)) < 0)
-		return rc;
+	if (k->attach == LAB_ATTACH_TAP) {
+		snprintf(addr, sizeof(addr), "%s/%u", lab_ip_str(k->addr, ip), k->prefix_len);
+		const char *add_addr[] = { "addr", "add", addr, "dev", ifn, NULL };
+		if ((rc = ip_in(ns, "add the address", add_addr, err, errlen)) < 0)
+			return rc;
+	}
 	const char *link_up[] = { "link", "set", ifn, "up", NULL };
 	if ((rc = ip_in(ns, "bring the TAP up", link_up, err, errlen)) < 0)
 		return rc;
-	if (k->gateway) {
+	if (k->attach == LAB_ATTACH_TAP && k->gateway) {
 		const char *route[] = { "route", "add", "default", "via",
 					lab_ip_str(k->gateway, ip), "dev", ifn, NULL };
 		if ((rc = ip_in(ns, "add the default route", route, err, errlen)) < 0)
@@ -123,12 +130,12 @@ static int configure_peer(const struct lab_host *k, const struct lab_link *l,
 	return 0;
 }
 
-/* Sets up both link directions from the lab's knobs. A link without a seed
- * gets one from getrandom(), logged so the run can be repeated. */
-static int links_up(struct lab_wire *w, char *err, size_t errlen)
+/* The seeds of a link's two knob sets: from the lab, or one drawn from
+ * getrandom() and logged so the run can be repeated. */
+static int link_seeds(const struct lab_segment *seg, uint64_t seed[LAB_DIRS], char *err,
+		      size_t errlen)
 {
-	const struct lab_link *l = w->link;
-	uint64_t seed[LAB_DIRS];
+	const struct lab_link *l = seg->link;
 	bool drawn = false;
 	if (!l->seed_set[LAB_TO_STACK] || !l->seed_set[LAB_TO_KERNEL]) {
 		uint64_t r;
@@ -142,50 +149,76 @@ static int links_up(struct lab_wire *w, char *err, size_t errlen)
 		seed[LAB_TO_KERNEL] = r + 1;
 		drawn = true;
 	}
-	for (unsigned d = 0; d < LAB_DIRS; d++) {
+	for (unsigned d = 0; d < LAB_DIRS; d++)
 		if (l->seed_set[d])
 			seed[d] = l->seed[d];
-		link_dir_init(&w->dir[d], seed[d]);
-		link_dir_set_knobs(&w->dir[d], &l->knobs[d]);
-	}
-	w->dir_up = true;
-	bool impaired = w->dir[LAB_TO_STACK].impaired || w->dir[LAB_TO_KERNEL].impaired;
+	bool impaired = link_knobs_impaired(&l->knobs[LAB_TO_STACK]) ||
+			link_knobs_impaired(&l->knobs[LAB_TO_KERNEL]);
+	if (!impaired)
+		return 0;
+	struct link_dir tmp;
 	char desc[LAB_DIRS][256];
-	for (unsigned d = 0; d < LAB_DIRS; d++)
-		link_dir_describe(&w->dir[d], desc[d], sizeof(desc[d]));
-	if (impaired) {
-		log_info("link %s: to_stack %s; to_kernel %s", l->name, desc[LAB_TO_STACK],
-			 desc[LAB_TO_KERNEL]);
-		if (drawn)
-			log_info("link %s: to_stack seed %" PRIu64 ", to_kernel seed %" PRIu64
-				 " (add 'seed = %" PRIu64 "' to [link %s] to repeat this run)",
-				 l->name, seed[LAB_TO_STACK], seed[LAB_TO_KERNEL], seed[LAB_TO_STACK],
-				 l->name);
-		else
-			log_info("link %s: to_stack seed %" PRIu64 ", to_kernel seed %" PRIu64,
-				 l->name, seed[LAB_TO_STACK], seed[LAB_TO_KERNEL]);
+	for (unsigned d = 0; d < LAB_DIRS; d++) {
+		link_dir_init(&tmp, 0);
+		link_dir_set_knobs(&tmp, &l->knobs[d]);
+		link_dir_describe(&tmp, desc[d], sizeof(desc[d]));
+		link_dir_fini(&tmp);
 	}
+	log_info("link %s: to_stack %s; to_kernel %s", l->name, desc[LAB_TO_STACK],
+		 desc[LAB_TO_KERNEL]);
+	if (drawn)
+		log_info("link %s: to_stack seed %" PRIu64 ", to_kernel seed %" PRIu64
+			 " (add 'seed = %" PRIu64 "' to [link %s] to repeat this run)",
+			 l->name, seed[LAB_TO_STACK], seed[LAB_TO_KERNEL], seed[LAB_TO_STACK],
+			 l->name);
+	else
+		log_info("link %s: to_stack seed %" PRIu64 ", to_kernel seed %" PRIu64, l->name,
+			 seed[LAB_TO_STACK], seed[LAB_TO_KERNEL]);
 	return 0;
+}
+
+/* What lab_log_links calls a port's pipeline: its direction on a wire of
+ * one kernel and one stack host, else "from HOST". */
+static const char *port_label(const struct lab_segment *seg, const struct lab_port *p,
+			      char *buf, size_t len)
+{
+	const struct lab_link *l = seg->link;
+	if (seg->n_ports == 2 && l->kernel_host >= 0 && l->stack_host >= 0)
+		return lab_dir_name(p->dir);
+	snprintf(buf, len, "from %s", p->host->name);
+	return buf;
+}
+
+struct link_dir *lab_wire_dir(struct lab_wire *w, enum lab_dir d)
+{
+	struct lab_segment *seg = w->seg;
+	if (seg->n_ports != 2 || seg->link->kernel_host < 0 || seg->link->stack_host < 0)
+		return NULL;
+	struct lab_port *p = &seg->ports[d == LAB_TO_KERNEL ? w->port : w->port ^ 1];
+	return &p->in;
 }
 
 void lab_log_links(const struct lab *lab)
 {
-	for (unsigned i = 0; i < lab->n_wires; i++) {
-		const struct lab_wire *w = &lab->wires[i];
-		if (!w->dir_up)
-			continue;
-		for (unsigned d = 0; d < LAB_DIRS; d++) {
-			const struct link_dir *ld = &w->dir[d];
+	for (unsigned si = 0; si < lab->n_segs; si++) {
+		const struct lab_segment *seg = &lab->segs[si];
+		for (unsigned pi = 0; pi < seg->n_ports; pi++) {
+			const struct lab_port *p = &seg->ports[pi];
+			if (!p->in_up)
+				continue;
+			const struct link_dir *ld = &p->in;
 			const struct link_counters *c = &ld->c;
 			if (!ld->impaired && c->sent == c->input)
 				continue; /* never impaired: nothing to tell */
+			char label[64];
 			log_info("link %s %s: input=%" PRIu64 " sent=%" PRIu64 " sent_bytes=%" PRIu64
 				 " dropped_loss=%" PRIu64 " dropped_queue=%" PRIu64
 				 " duplicated=%" PRIu64 " corrupted=%" PRIu64 " reordered=%" PRIu64
 				 " queued_frames=%" PRIu64 " queued_bytes=%" PRIu64,
-				 w->link->name, lab_dir_name((enum lab_dir)d), c->input, c->sent,
-				 c->sent_bytes, c->dropped_loss, c->dropped_queue, c->duplicated,
-				 c->corrupted, c->reordered, c->queued_frames, c->queued_bytes);
+				 seg->link->name, port_label(seg, p, label, sizeof(label)), c->input,
+				 c->sent, c->sent_bytes, c->dropped_loss, c->dropped_queue,
+				 c->duplicated, c->corrupted, c->reordered, c->queued_frames,
+				 c->queued_bytes);
 		}
 	}
 }
@@ -298,66 +331,178 @@ void lab_capture_flush(struct lab_wire *w)
 		fflush(w->cap->f);
 }
 
-static int wire_up(struct lab *lab, unsigned li, tl_usec_t now, char *err,
-		   size_t errlen)
+/* Creates stack host h as wire w on port p of seg. */
+static int stack_up(struct lab *lab, struct lab_segment *seg, struct lab_port *p,
+		    struct lab_wire *w, tl_usec_t now, char *err, size_t errlen)
 {
-	const struct lab_link *l = &lab->cfg.links[li];
-	struct lab_wire *w = &lab->wires[lab->n_wires];
-	memset(w, 0, sizeof(*w));
+	const struct lab_link *l = seg->link;
+	const struct lab_host *h = p->host;
+	w->host = h;
 	w->link = l;
-	w->host = &lab->cfg.hosts[l->stack_host];
-	w->peer = &lab->cfg.hosts[l->kernel_host];
-	w->tap_fd = -1;
-
-	w->offload = l->offload;
-	int rc = tap_open(w->peer->netns, w->peer->ifname, w->offload, &w->tap_fd, err, errlen);
-	if (rc < 0)
-		return rc;
-	lab->n_wires++; /* from here on lab_down() closes it */
-	if ((rc = configure_peer(w->peer, l, err, errlen)) < 0)
-		return rc;
+	w->seg = seg;
+	w->port = (unsigned)(p - seg->ports);
+	p->wire = w;
+	/* The other end of a wire; on a segment, its first kernel host. */
+	int peer = -1;
+	for (unsigned m = 0; m < l->n_members && peer < 0; m++)
+		if (&lab->cfg.hosts[l->members[m]] != h &&
+		    (l->n_members == 2 || lab->cfg.hosts[l->members[m]].kind == LAB_HOST_KERNEL))
+			peer = l->members[m];
+	for (unsigned m = 0; m < l->n_members && peer < 0; m++)
+		if (&lab->cfg.hosts[l->members[m]] != h)
+			peer = l->members[m];
+	w->peer = &lab->cfg.hosts[peer];
 
 	struct stack_config sc;
 	memset(&sc, 0, sizeof(sc));
-	snprintf(sc.name, sizeof(sc.name), "%s", w->host->name);
-	memcpy(sc.mac, w->host->mac, 6);
-	sc.addr = w->host->addr;
-	sc.prefix_len = w->host->prefix_len;
-	sc.gateway = w->host->gateway;
+	snprintf(sc.name, sizeof(sc.name), "%s", h->name);
+	memcpy(sc.mac, h->mac, 6);
+	sc.addr = h->addr;
+	sc.prefix_len = h->prefix_len;
+	sc.gateway = h->gateway;
 	sc.mtu = l->mtu;
-	/* The kernel behind an offload TAP segments our superframes (and an
-	 * impaired direction has the loop do it in software first). */
-	sc.gso_max = w->offload ? 65535 : 0;
-	sc.host_id = (uint16_t)(l->stack_host + 1);
+	sc.host_id = (uint16_t)(h - lab->cfg.hosts + 1);
+	/* TSO superframes: the kernel behind an offload device segments them;
+	 * the loop cuts them in software for an impaired pipeline or a
+	 * device without offloads. */
+	sc.gso_max = l->offload ? 65535 : 0;
 	/* ISNs and SYN cookies must be unguessable from outside. */
 	if (getrandom(sc.secret, sizeof(sc.secret), 0) != (ssize_t)sizeof(sc.secret)) {
-		rc = -errno;
+		int rc = -errno;
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
 		return rc;
 	}
 	w->st = stack_new(&sc, now);
 	explicit_bzero(sc.secret, sizeof(sc.secret));
 	if (!w->st) {
-		snprintf(err, errlen, "cannot create stack host %s: out of memory",
-			 w->host->name);
+		snprintf(err, errlen, "cannot create stack host %s: out of memory", h->name);
 		return -ENOMEM;
 	}
 	w->svc = services_start(stack_tcp(w->st), now);
 	if (!w->svc) {
 		snprintf(err, errlen, "cannot start the built-in services on %s: out of memory",
-			 w->host->name);
+			 h->name);
 		return -ENOMEM;
 	}
-	if ((rc = links_up(w, err, errlen)) < 0)
+	char ip1[16], mac[18];
+	log_debug("%s: %s/%u mac %s on link %s", h->name, lab_ip_str(h->addr, ip1),
+		  h->prefix_len, lab_mac_str(h->mac, mac), l->name);
+	return 0;
+}
+
+/* Attaches kernel host p->host: a TAP (created in its namespace and
+ * configured) or an AF_PACKET socket on its existing interface. */
+static int kernel_port_up(struct lab_segment *seg, struct lab_port *p, char *err,
+			  size_t errlen)
+{
+	const struct lab_host *h = p->host;
+	if (h->attach == LAB_ATTACH_PACKET) {
+		p->kind = LAB_PORT_PACKET;
+		const char *ns = h->netns_mode == LAB_NETNS_ROOT ? NULL : h->netns;
+		return packet_open(ns, h->ifname, &p->fd, &p->offload, err, errlen);
+	}
+	p->kind = LAB_PORT_TAP;
+	p->offload = seg->link->offload;
+	int rc = tap_open(h->netns, h->ifname, p->offload, &p->fd, err, errlen);
+	if (rc < 0)
 		return rc;
-	if (l->capture[0] &&
-	    (rc = lab_capture_start(lab, (unsigned)(w - lab->wires), l->capture, err, errlen)) < 0)
+	return configure_tap(h, seg->link, err, errlen);
+}
+
+static int seg_up(struct lab *lab, unsigned li, unsigned *wire_of_host, tl_usec_t now,
+		  char *err, size_t errlen)
+{
+	const struct lab_link *l = &lab->cfg.links[li];
+	struct lab_segment *seg = &lab->segs[lab->n_segs++];
+	seg->link = l;
+	for (unsigned m = 0; m < l->n_members; m++) {
+		struct lab_port *p = &seg->ports[m];
+		p->host = &lab->cfg.hosts[l->members[m]];
+		p->fd = -1;
+	}
+	seg->n_ports = l->n_members; /* from here on lab_down() undoes them */
+	uint64_t seed[LAB_DIRS];
+	int rc = link_seeds(seg, seed, err, errlen);
+	if (rc < 0)
 		return rc;
-	char ip1[16], ip2[16], mac[18];
-	log_debug("%s: %s/%u mac %s on link %s, peer %s in namespace %s (%s %s)",
-		  w->host->name, lab_ip_str(w->host->addr, ip1), w->host->prefix_len,
-		  lab_mac_str(w->host->mac, mac), l->name, w->peer->name, w->peer->netns,
-		  w->peer->ifname, lab_ip_str(w->peer->addr, ip2));
+	unsigned nth[LAB_DIRS] = { 0, 0 };
+	for (unsigned m = 0; m < seg->n_ports; m++) {
+		struct lab_port *p = &seg->ports[m];
+		bool stack = p->host->kind == LAB_HOST_STACK;
+		/* Frames from kernel hosts get the to_stack knobs, frames from
+		 * stack hosts the to_kernel ones; every port draws its own
+		 * stream (the first of each kind the link's seed itself). */
+		p->dir = stack ? LAB_TO_KERNEL : LAB_TO_STACK;
+		link_dir_init(&p->in, seed[p->dir] + 2 * nth[p->dir]++);
+		link_dir_set_knobs(&p->in, &l->knobs[p->dir]);
+		p->in_up = true;
+		if (stack) {
+			p->kind = LAB_PORT_STACK;
+			struct lab_wire *w = &lab->wires[wire_of_host[l->members[m]]];
+			rc = stack_up(lab, seg, p, w, now, err, errlen);
+		} else {
+			rc = kernel_port_up(seg, p, err, errlen);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	if (seg->n_ports > 2) {
+		seg->sw = malloc(sizeof(*seg->sw));
+		if (!seg->sw) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		sw_init(seg->sw, seg->n_ports, 0);
+	}
+	if (l->capture[0]) {
+		unsigned wi = wire_of_host[l->stack_host];
+		if ((rc = lab_capture_start(lab, wi, l->capture, err, errlen)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Claims and makes the namespaces tcplabd owns: created ones, and names
+ * for processes' namespaces (ip netns attach); checks joined ones exist. */
+static int namespaces_up(struct lab *lab, char *err, size_t errlen)
+{
+	char why[256];
+	for (unsigned i = 0; i < lab->cfg.n_hosts; i++) {
+		struct lab_host *h = &lab->cfg.hosts[i];
+		if (h->kind != LAB_HOST_KERNEL)
+			continue;
+		if (h->netns_mode == LAB_NETNS_JOIN && !netns_exists(h->netns)) {
+			snprintf(err, errlen,
+				 "namespace %s of host %s does not exist (join_netns joins an existing one; 'netns =' has tcplabd create it)",
+				 h->netns, h->name);
+			return -ENOENT;
+		}
+		if (h->netns_mode != LAB_NETNS_CREATE && h->netns_mode != LAB_NETNS_PID)
+			continue;
+		if (h->netns_mode == LAB_NETNS_PID)
+			snprintf(h->netns, sizeof(h->netns), "tl-pid%d", h->netns_pid);
+		char info[128];
+		snprintf(info, sizeof(info), "host=%s", h->name);
+		int rc = registry_claim(lab->reg, REG_NETNS, h->netns, info);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot record namespace %s in %s: %s", h->netns,
+				 lab->reg->dir, strerror(-rc));
+			return rc;
+		}
+		lab->ns_claimed[i] = true;
+		if (h->netns_mode == LAB_NETNS_PID) {
+			rc = netns_attach_pid(h->netns, h->netns_pid, why, sizeof(why));
+			if (rc < 0) {
+				snprintf(err, errlen, "cannot name the namespace of pid %d (host %s): %s",
+					 h->netns_pid, h->name, why);
+				return rc;
+			}
+		} else if ((rc = netns_add(h->netns, why, sizeof(why))) < 0) {
+			snprintf(err, errlen, "cannot create namespace %s: %s", h->netns, why);
+			return rc;
+		}
+		lab->ns_created[i] = true;
+	}
 	return 0;
 }
 
@@ -371,39 +516,20 @@ int lab_up(struct lab **out, const struct lab_config *cfg, struct registry *reg,
 	}
 	lab->cfg = *cfg;
 	lab->reg = reg;
-	int rc = 0;
-	char why[256];
-
-	for (unsigned i = 0; i < lab->cfg.n_hosts; i++) {
-		const struct lab_host *h = &lab->cfg.hosts[i];
-		if (h->kind != LAB_HOST_KERNEL)
-			continue;
-		char info[128];
-		snprintf(info, sizeof(info), "host=%s", h->name);
-		rc = registry_claim(reg, REG_NETNS, h->netns, info);
-		if (rc < 0) {
-			snprintf(err, errlen, "cannot record namespace %s in %s: %s", h->netns,
-				 reg->dir, strerror(-rc));
-			goto fail;
-		}
-		lab->ns_claimed[i] = true;
-		rc = netns_add(h->netns, why, sizeof(why));
-		if (rc < 0) {
-			snprintf(err, errlen, "cannot create namespace %s: %s", h->netns, why);
-			goto fail;
-		}
-		lab->ns_created[i] = true;
-	}
-	for (unsigned li = 0; li < lab->cfg.n_links; li++) {
-		rc = wire_up(lab, li, now, err, errlen);
-		if (rc < 0)
-			goto fail;
+	/* Wires are the stack hosts in file order. */
+	unsigned wire_of_host[LAB_HOSTS_MAX];
+	for (unsigned i = 0; i < lab->cfg.n_hosts; i++)
+		if (lab->cfg.hosts[i].kind == LAB_HOST_STACK)
+			wire_of_host[i] = lab->n_wires++;
+	int rc = namespaces_up(lab, err, errlen);
+	for (unsigned li = 0; rc == 0 && li < lab->cfg.n_links; li++)
+		rc = seg_up(lab, li, wire_of_host, now, err, errlen);
+	if (rc < 0) {
+		lab_down(lab);
+		return rc;
 	}
 	*out = lab;
 	return 0;
-fail:
-	lab_down(lab);
-	return rc;
 }
 
 /* Services are stopped outside the loop, so read the clock here. */
@@ -421,21 +547,28 @@ void lab_down(struct lab *lab)
 	lab_log_links(lab);
 	for (unsigned i = 0; i < lab->n_wires; i++)
 		lab_capture_stop(lab, i);
-	/* TAPs first: closing the fd removes the device from its namespace. */
+	/* Devices first: closing a TAP's fd removes it from its namespace. */
+	for (unsigned si = lab->n_segs; si-- > 0;) {
+		struct lab_segment *seg = &lab->segs[si];
+		for (unsigned pi = seg->n_ports; pi-- > 0;) {
+			struct lab_port *p = &seg->ports[pi];
+			if (p->fd >= 0)
+				close(p->fd);
+			if (p->in_up)
+				link_dir_fini(&p->in);
+		}
+		free(seg->sw);
+	}
 	for (unsigned i = lab->n_wires; i-- > 0;) {
 		struct lab_wire *w = &lab->wires[i];
-		if (w->tap_fd >= 0)
-			close(w->tap_fd);
 		services_stop(w->svc, lab_clock_now());
 		if (w->st)
 			stack_free(w->st);
-		if (w->dir_up)
-			for (unsigned d = 0; d < LAB_DIRS; d++)
-				link_dir_fini(&w->dir[d]);
 	}
 	char err[256];
 	for (unsigned i = lab->cfg.n_hosts; i-- > 0;) {
 		const struct lab_host *h = &lab->cfg.hosts[i];
+		/* For a process's namespace this only removes our name for it. */
 		if (lab->ns_created[i] && netns_delete(h->netns, err, sizeof(err)) < 0) {
 			/* Keep the registry entry: the next start sweeps it. */
 			log_warn("cannot delete namespace %s: %s", h->netns, err);

@@ -22,37 +22,86 @@ struct lab_capture;
 /* Captures stop growing at this size (logged once). */
 #define LAB_CAPTURE_MAX_BYTES (1ull << 30)
 
-/* One link at run time: a stack host wired to a kernel host's TAP, with an
- * emulated link per direction (dir[LAB_TO_STACK] between the TAP read and
- * stack_input, dir[LAB_TO_KERNEL] between stack_pop_output and the TAP
- * write). Invariant while the lab is up: st != NULL, tap_fd >= 0 and both
- * dir[] initialised with the link's knobs and seeds. */
+struct lab_segment;
+struct l2switch;
+
+/* One stack host at run time. (Named "wire" from when every link was one
+ * kernel host and one stack host: the loop, the view and the control
+ * socket index stack hosts by it, in the lab's host order.) Invariant
+ * while the lab is up: st and svc are set; seg->ports[port] is this host's
+ * attachment; peer is another host on its link, never NULL (the kernel
+ * host of a two-host link; on a larger segment its first kernel host,
+ * else its first other host). */
 struct lab_wire {
 	const struct lab_host *host; /* the stack host */
-	const struct lab_host *peer; /* the kernel host (namespace + TAP) */
+	const struct lab_host *peer;
 	const struct lab_link *link;
 	struct stack *st;
 	struct services *svc;        /* built-in echo, http, ... on the host */
-	int tap_fd;
-	bool offload; /* the TAP carries virtio_net_hdrs (TSO, checksum offload) */
-	struct link_dir dir[LAB_DIRS];
-	bool dir_up; /* dir[] initialised (lab_down finalises them) */
+	struct lab_segment *seg;
+	unsigned port;
 	struct lab_capture *cap; /* pcap being written; NULL = none */
+	/* Copies of the segment's device counters (seg->tx_dropped,
+	 * seg->rx_errors), kept current by the loop, for the view. */
+	uint64_t tx_dropped;
+	uint64_t rx_errors;
+};
+
+enum lab_port_kind {
+	LAB_PORT_TAP = 1, /* a TAP the daemon created (attach tap or bare) */
+	LAB_PORT_PACKET,  /* AF_PACKET on an existing interface */
+	LAB_PORT_STACK,   /* a stack host (wire) */
+};
+
+/* One attachment of a segment. Frames it sends onto the segment pass its
+ * own impairment pipeline `in` (the link's to_stack knobs for kernel
+ * hosts, to_kernel for stack hosts), then the switch. Invariants while
+ * up: fd >= 0 unless kind is LAB_PORT_STACK (then wire is set); in is
+ * initialised when in_up. */
+struct lab_port {
+	enum lab_port_kind kind;
+	const struct lab_host *host;
+	struct lab_wire *wire;
+	int fd;
+	bool offload;  /* fd frames carry a virtio_net_hdr (TSO, checksums) */
+	enum lab_dir dir; /* knobs and seed of `in` */
+	struct link_dir in;
+	bool in_up;
 	/* Edge counters (the stack cannot see these). */
-	uint64_t tx_dropped; /* frames the TAP refused (queue full) */
-	uint64_t rx_errors;  /* failed TAP reads */
-	uint64_t rx_nobuf;   /* frames for an impaired link that found no buffer */
+	uint64_t tx_dropped;  /* frames the device refused (queue full) */
+	uint64_t rx_errors;   /* failed reads */
+	uint64_t rx_nobuf;    /* frames for an impaired port that found no buffer */
 	uint64_t rx_bad_vnet; /* reads whose virtio_net_hdr made no sense */
+};
+
+/* One link at run time: its ports in the order of lab->cfg.links[].members,
+ * and the learning switch when more than two ports share it (two ports
+ * make a wire: every frame goes to the other one). Invariant while up:
+ * n_ports == link->n_members; sw != NULL iff n_ports > 2. */
+struct lab_segment {
+	const struct lab_link *link;
+	struct lab_port ports[LAB_PORTS_MAX];
+	unsigned n_ports;
+	struct l2switch *sw;
+	uint64_t tx_dropped, rx_errors; /* sums over the device ports */
 };
 
 struct lab {
 	struct lab_config cfg;
 	struct registry *reg;
-	bool ns_created[LAB_HOSTS_MAX]; /* by host index: we ran ip netns add */
+	bool ns_created[LAB_HOSTS_MAX]; /* by host index: we ran ip netns add/attach */
 	bool ns_claimed[LAB_HOSTS_MAX]; /* by host index: registry entry ours */
-	struct lab_wire wires[LAB_LINKS_MAX];
+	struct lab_wire wires[LAB_HOSTS_MAX];
 	unsigned n_wires;
+	struct lab_segment segs[LAB_LINKS_MAX];
+	unsigned n_segs;
 };
+
+/* The impairment pipeline of direction d on wire w's link, for the view:
+ * on a link of one kernel and one stack host, to_stack is the kernel
+ * host's pipeline and to_kernel the stack host's; on a larger segment
+ * NULL (its pipelines are per sender: seg->ports[].in). */
+struct link_dir *lab_wire_dir(struct lab_wire *w, enum lab_dir d);
 
 /* Why lab_check_names() refused: a live daemon owns a namespace. */
 struct lab_conflict {
@@ -70,19 +119,22 @@ int lab_check_names(const struct lab_config *cfg, struct registry *reg,
  * (after registry_sweep, that means no registry entry), one log line each. */
 int lab_remove_orphans(const struct lab_config *cfg, struct registry *reg);
 
-/* Builds the lab: for each kernel host claims and creates its namespace,
- * creates the TAP inside, configures addresses and routes; creates each
- * stack host with a secret from getrandom(). On failure tears down what it
- * built and returns a negative errno with a one-line reason in err. */
+/* Builds the lab: claims and creates the namespaces it owns (names
+ * processes' namespaces with `ip netns attach`), then per link creates each
+ * kernel host's TAP (addressed and routed, or bare) or opens its AF_PACKET
+ * attachment, and creates each stack host with a secret from getrandom().
+ * On failure tears down what it built and returns a negative errno with a
+ * one-line reason in err. */
 int lab_up(struct lab **out, const struct lab_config *cfg, struct registry *reg,
 	   tl_usec_t now, char *err, size_t errlen);
 
-/* Logs each impaired link direction's counters, one line each
- * ("link l0 to_stack: input=... sent=... dropped_loss=..."). */
+/* Logs each impaired port's counters, one line each: on a two-host link
+ * by direction ("link l0 to_stack: input=... sent=... dropped_loss=..."),
+ * on a larger segment by sender ("link seg from a: ..."). */
 void lab_log_links(const struct lab *lab);
 
-/* Link captures: a pcap file (tcpdump -r reads it) of every frame the
- * stack host of wire `wi` receives and sends, as it sees them (after the
+/* Captures: a pcap file (tcpdump -r reads it) of every frame the stack
+ * host of wire `wi` receives and sends, as it sees them (after the
  * to_stack impairments, before the to_kernel ones). Start truncates path
  * (restarting a running capture); returns 0 or a negative errno with a
  * reason in err. Stop flushes, closes and logs the count; no-op if off. */

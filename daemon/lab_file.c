@@ -183,6 +183,9 @@ enum lab_key {
 	K_MTU,
 	K_CAPTURE,
 	K_OFFLOAD,
+	K_ATTACH,
+	K_JOIN_NETNS,
+	K_NETNS_PID,
 	K_COUNT
 };
 
@@ -200,6 +203,9 @@ static const struct {
 	[K_MTU] = { "mtu", SEC_LINK },
 	[K_CAPTURE] = { "capture", SEC_LINK },
 	[K_OFFLOAD] = { "offload", SEC_LINK },
+	[K_ATTACH] = { "attach", SEC_HOST },
+	[K_JOIN_NETNS] = { "join_netns", SEC_HOST },
+	[K_NETNS_PID] = { "netns_pid", SEC_HOST },
 };
 
 #define LAB_KNOBS_MAX 32 /* >= link_knob_count() */
@@ -282,6 +288,53 @@ static bool has_lab_prefix(const char *name)
 
 /* ---- section headers ------------------------------------------------- */
 
+/* A kernel host's attachment: where its namespace comes from, which
+ * interface, and whether it gets an address. */
+static int end_kernel_host(struct parse *ps, struct lab_host *h)
+{
+	int *kl = ps->key_line;
+	if (kl[K_MAC])
+		return fail(ps, kl[K_MAC],
+			    "'mac' is only for stack hosts: the kernel picks the MAC of its interface");
+	int ns_keys = !!kl[K_NETNS] + !!kl[K_JOIN_NETNS] + !!kl[K_NETNS_PID];
+	if (ns_keys > 1)
+		return fail(ps, ps->section_line,
+			    "kernel host '%s': use one of 'netns' (created by tcplabd), 'join_netns' (an existing namespace) or 'netns_pid' (a process's namespace)",
+			    h->name);
+	h->netns_mode = kl[K_JOIN_NETNS] ? LAB_NETNS_JOIN
+		      : kl[K_NETNS_PID]  ? LAB_NETNS_PID
+		      : kl[K_NETNS]      ? LAB_NETNS_CREATE
+					 : LAB_NETNS_ROOT;
+	if (h->netns_mode == LAB_NETNS_ROOT && h->attach != LAB_ATTACH_PACKET)
+		return fail(ps, ps->section_line,
+			    "kernel host '%s' has no 'netns =' line: name its network namespace (tcplab-...), or join one with 'join_netns' or 'netns_pid'",
+			    h->name);
+	if (h->attach == LAB_ATTACH_PACKET) {
+		if (!kl[K_INTERFACE])
+			return fail(ps, ps->section_line,
+				    "kernel host '%s' (attach = packet) needs 'interface =': the existing interface to attach to, e.g. one end of a veth pair",
+				    h->name);
+		if (h->netns_mode == LAB_NETNS_CREATE)
+			return fail(ps, kl[K_NETNS],
+				    "attach = packet uses an existing interface: name its namespace with 'join_netns' or 'netns_pid' (or none: the daemon's own)");
+	} else {
+		if (!kl[K_INTERFACE])
+			snprintf(h->ifname, sizeof(h->ifname), "%s", LAB_DEFAULT_IFNAME);
+		else if (!has_lab_prefix(h->ifname))
+			return fail(ps, kl[K_INTERFACE],
+				    "interface '%s' must start with 'tcplab' or 'tl': tcplabd creates this TAP (only 'attach = packet' uses an existing interface)",
+				    h->ifname);
+	}
+	if (h->attach == LAB_ATTACH_BARE && kl[K_ADDRESS])
+		return fail(ps, kl[K_ADDRESS],
+			    "a bare attachment has no address (that is the point): drop the line, or use attach = tap");
+	if (h->attach == LAB_ATTACH_TAP && !kl[K_ADDRESS])
+		return fail(ps, ps->section_line,
+			    "host '%s' has no 'address =' line (every host needs kind, link and, unless bare, address)",
+			    h->name);
+	return 0;
+}
+
 /* Checks what a finished section requires; runs at the next header and at
  * the end of the file. */
 static int end_section(struct parse *ps)
@@ -289,28 +342,31 @@ static int end_section(struct parse *ps)
 	int *kl = ps->key_line;
 	if (ps->sec == SEC_HOST) {
 		struct lab_host *h = &ps->lab->hosts[ps->index];
-		static const enum lab_key required[] = { K_KIND, K_LINK, K_ADDRESS };
+		static const enum lab_key required[] = { K_KIND, K_LINK };
 		for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 			if (!kl[required[i]])
 				return fail(ps, ps->section_line,
-					    "host '%s' has no '%s =' line (every host needs kind, link and address)",
+					    "host '%s' has no '%s =' line (every host needs kind, link and, unless bare, address)",
 					    h->name, key_table[required[i]].name);
 		if (h->kind == LAB_HOST_KERNEL) {
-			if (kl[K_MAC])
-				return fail(ps, kl[K_MAC],
-					    "'mac' is only for stack hosts: the kernel picks the MAC of its TAP interface");
-			if (!kl[K_NETNS])
-				return fail(ps, ps->section_line,
-					    "kernel host '%s' has no 'netns =' line: name its network namespace (tcplab-...)",
-					    h->name);
-			if (!kl[K_INTERFACE])
-				snprintf(h->ifname, sizeof(h->ifname), "%s", LAB_DEFAULT_IFNAME);
+			int rc = end_kernel_host(ps, h);
+			if (rc < 0)
+				return rc;
 		} else {
-			if (kl[K_NETNS] || kl[K_INTERFACE])
-				return fail(ps, kl[K_NETNS] ? kl[K_NETNS] : kl[K_INTERFACE],
-					    "'%s' is only for kernel hosts: a stack host lives inside tcplabd",
-					    kl[K_NETNS] ? "netns" : "interface");
+			static const enum lab_key kernel_only[] = { K_NETNS, K_INTERFACE, K_ATTACH,
+								    K_JOIN_NETNS, K_NETNS_PID };
+			for (size_t i = 0; i < sizeof(kernel_only) / sizeof(kernel_only[0]); i++)
+				if (kl[kernel_only[i]])
+					return fail(ps, kl[kernel_only[i]],
+						    "'%s' is only for kernel hosts: a stack host lives inside tcplabd",
+						    key_table[kernel_only[i]].name);
+			if (!kl[K_ADDRESS])
+				return fail(ps, ps->section_line,
+					    "host '%s' has no 'address =' line (every host needs kind, link and, unless bare, address)",
+					    h->name);
 		}
+		if (kl[K_GATEWAY] && !kl[K_ADDRESS])
+			return fail(ps, kl[K_GATEWAY], "a gateway needs an address on the host");
 		uint32_t mask = prefix_mask(h->prefix_len);
 		if (kl[K_GATEWAY]) {
 			char g[16];
@@ -467,9 +523,29 @@ static int parse_value(struct parse *ps, enum lab_key k, struct cur *c)
 		return 0;
 	case K_NETNS:
 		return parse_name_value(ps, c, "netns", h->netns, sizeof(h->netns), true);
-	case K_INTERFACE:
+	case K_INTERFACE: /* the prefix rule depends on attach: end_kernel_host */
 		return parse_name_value(ps, c, "interface", h->ifname, sizeof(h->ifname),
-					true);
+					false);
+	case K_JOIN_NETNS:
+		return parse_name_value(ps, c, "join_netns", h->netns, sizeof(h->netns), false);
+	case K_NETNS_PID:
+		if (cur_num(c, 7, 4194304, &n) < 0 || n == 0)
+			return fail(ps, ps->line, "netns_pid must be a process id (1..4194304)");
+		h->netns_pid = (int)n;
+		return 0;
+	case K_ATTACH:
+		if (cur_word(c, is_lower, word, sizeof(word)) < 0)
+			word[0] = '\0';
+		if (strcmp(word, "tap") == 0)
+			h->attach = LAB_ATTACH_TAP;
+		else if (strcmp(word, "bare") == 0)
+			h->attach = LAB_ATTACH_BARE;
+		else if (strcmp(word, "packet") == 0)
+			h->attach = LAB_ATTACH_PACKET;
+		else
+			return fail(ps, ps->line,
+				    "attach must be 'tap' (default), 'bare' (a TAP with no address) or 'packet' (AF_PACKET on an existing interface)");
+		return 0;
 	case K_MAC:
 		if (cur_mac(c, h->mac) < 0)
 			return fail(ps, ps->line, "mac must be six hex pairs, e.g. 02:74:6c:00:00:01");
@@ -612,7 +688,7 @@ static int parse_assignment(struct parse *ps, struct cur *c)
 	}
 	if (k == K_COUNT)
 		return fail(ps, ps->line,
-			    "unknown key '%s' (host keys: kind link address gateway netns interface mac; link keys: mtu, capture, offload, seed, impairments such as delay and loss)",
+			    "unknown key '%s' (host keys: kind link address gateway netns join_netns netns_pid interface attach mac; link keys: mtu, capture, offload, seed, impairments such as delay and loss)",
 			    rc == 0 ? key : "...");
 	cur_blanks(c);
 	if (!cur_take(c, '='))
@@ -652,6 +728,8 @@ static int check_lab(struct parse *ps)
 	if (lab->n_hosts == 0)
 		return fail(ps, 0, "the lab defines no hosts: add [link], then a kernel and a stack [host] on it");
 
+	for (unsigned j = 0; j < lab->n_links; j++)
+		lab->links[j].kernel_host = lab->links[j].stack_host = -1;
 	for (unsigned i = 0; i < lab->n_hosts; i++) {
 		struct lab_host *h = &lab->hosts[i];
 		for (unsigned j = 0; j < lab->n_links; j++)
@@ -662,24 +740,36 @@ static int check_lab(struct parse *ps)
 				    "link '%s' is not defined: add a [link %s] section",
 				    ps->link_ref[i], ps->link_ref[i]);
 		struct lab_link *l = &lab->links[h->link];
-		int *slot = h->kind == LAB_HOST_KERNEL ? &l->kernel_host : &l->stack_host;
-		if (*slot >= 0)
-			return fail(ps, h->line,
-				    "link '%s' already has a %s host ('%s'): for now each link joins exactly one kernel host and one stack host (a switch comes later)",
-				    l->name, h->kind == LAB_HOST_KERNEL ? "kernel" : "stack",
-				    lab->hosts[*slot].name);
-		*slot = (int)i;
+		if (l->n_members == LAB_PORTS_MAX)
+			return fail(ps, h->line, "link '%s' already joins %d hosts (the most a link takes)",
+				    l->name, LAB_PORTS_MAX);
+		l->members[l->n_members++] = (uint8_t)i;
+		int *first = h->kind == LAB_HOST_KERNEL ? &l->kernel_host : &l->stack_host;
+		if (*first < 0)
+			*first = (int)i;
 
 		for (unsigned j = 0; j < i; j++) {
 			struct lab_host *o = &lab->hosts[j];
-			if (o->addr == h->addr)
+			if (h->addr && o->addr == h->addr)
 				return fail(ps, h->line, "address %s is already used by host '%s'",
 					    lab_ip_str(h->addr, a1), o->name);
-			if (h->kind == LAB_HOST_KERNEL && o->kind == LAB_HOST_KERNEL &&
-			    strcmp(o->netns, h->netns) == 0)
+			if (h->kind != LAB_HOST_KERNEL || o->kind != LAB_HOST_KERNEL)
+				continue;
+			bool named = h->netns_mode == LAB_NETNS_CREATE || h->netns_mode == LAB_NETNS_JOIN;
+			bool o_named = o->netns_mode == LAB_NETNS_CREATE || o->netns_mode == LAB_NETNS_JOIN;
+			bool same_ns = named && o_named && strcmp(o->netns, h->netns) == 0;
+			if (same_ns && (lab_host_owns_netns(h) || lab_host_owns_netns(o)))
 				return fail(ps, h->line,
-					    "netns '%s' is already used by host '%s': each kernel host gets its own namespace",
+					    "netns '%s' is already used by host '%s': each kernel host tcplabd creates gets its own namespace",
 					    h->netns, o->name);
+			bool same_place = same_ns ||
+					  (h->netns_mode == o->netns_mode &&
+					   ((h->netns_mode == LAB_NETNS_PID && h->netns_pid == o->netns_pid) ||
+					    h->netns_mode == LAB_NETNS_ROOT));
+			if (same_place && strcmp(o->ifname, h->ifname) == 0)
+				return fail(ps, h->line,
+					    "interface '%s' in that namespace is already host '%s''s",
+					    h->ifname, o->name);
 		}
 	}
 
@@ -697,17 +787,30 @@ static int check_lab(struct parse *ps)
 			if (why)
 				return fail(ps, l->line, "link '%s' %s: %s", l->name, dir_names[d], why);
 		}
-		if (l->kernel_host < 0 || l->stack_host < 0)
+		if (l->n_members < 2)
 			return fail(ps, l->line,
-				    "link '%s' has no %s host: for now each link joins exactly one kernel host and one stack host",
-				    l->name, l->kernel_host < 0 ? "kernel" : "stack");
-		struct lab_host *k = &lab->hosts[l->kernel_host];
-		struct lab_host *s = &lab->hosts[l->stack_host];
-		uint32_t mask = prefix_mask(k->prefix_len);
-		if (k->prefix_len != s->prefix_len || (k->addr & mask) != (s->addr & mask))
-			return fail(ps, s->line,
-				    "hosts '%s' and '%s' share link '%s' but not a subnet: give them addresses in the same /N",
-				    k->name, s->name, l->name);
+				    "link '%s' joins %s: a link needs two hosts or more (say, a kernel host and a stack host)",
+				    l->name, l->n_members ? "only one host" : "no host");
+		if (l->capture[0] && l->stack_host < 0)
+			return fail(ps, l->line,
+				    "link '%s' has a capture but no stack host: a capture records what a stack host sends and receives",
+				    l->name);
+		/* Every addressed host of a segment shares one subnet. */
+		const struct lab_host *ref = NULL;
+		for (unsigned m = 0; m < l->n_members; m++) {
+			const struct lab_host *h = &lab->hosts[l->members[m]];
+			if (!h->addr)
+				continue;
+			if (!ref) {
+				ref = h;
+				continue;
+			}
+			uint32_t mask = prefix_mask(ref->prefix_len);
+			if (h->prefix_len != ref->prefix_len || (h->addr & mask) != (ref->addr & mask))
+				return fail(ps, h->line,
+					    "hosts '%s' and '%s' share link '%s' but not a subnet: give them addresses in the same /N",
+					    ref->name, h->name, l->name);
+		}
 	}
 
 	/* Stack hosts without a mac get a locally administered one (02:74:6c =

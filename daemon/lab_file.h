@@ -19,6 +19,7 @@
 #define LAB_IFNAME_MAX 16  /* interface names, with NUL (IFNAMSIZ) */
 #define LAB_HOSTS_MAX 32
 #define LAB_LINKS_MAX 16
+#define LAB_PORTS_MAX 32   /* hosts on one link (= SW_PORTS_MAX) */
 #define LAB_LINE_MAX 512   /* longest accepted line, without newline */
 #define LAB_FILE_MAX 65536 /* largest accepted file */
 #define LAB_PATH_MAX 256   /* capture file paths, with NUL */
@@ -36,6 +37,24 @@ enum lab_host_kind {
 	LAB_HOST_STACK,      /* a tcplab userspace stack */
 };
 
+/* How a kernel host is attached to its link. */
+enum lab_attach {
+	LAB_ATTACH_TAP = 0, /* a TAP in the namespace, addressed and routed */
+	LAB_ATTACH_BARE,    /* a TAP in the namespace, up, with no address
+			     * (raw-frame tools: scapy, hping3, probes) */
+	LAB_ATTACH_PACKET,  /* AF_PACKET on an existing interface (one end of
+			     * a veth pair, a containerlab link); tcplabd
+			     * configures nothing on it */
+};
+
+/* Where a kernel host's namespace comes from. */
+enum lab_netns_mode {
+	LAB_NETNS_CREATE = 0, /* `netns = NAME`: tcplabd creates and deletes it */
+	LAB_NETNS_JOIN,       /* `join_netns = NAME`: exists already; never deleted */
+	LAB_NETNS_PID,        /* `netns_pid = PID`: the namespace of a process */
+	LAB_NETNS_ROOT,       /* packet attachments only: the daemon's own */
+};
+
 /* The two directions of a link, indexing lab_link.knobs and friends. */
 enum lab_dir {
 	LAB_TO_STACK = 0,  /* kernel host -> stack host */
@@ -43,17 +62,26 @@ enum lab_dir {
 };
 #define LAB_DIRS 2
 
-/* A link joins hosts. Invariant after lab_parse(): exactly one kernel host
- * and one stack host use it (kernel_host/stack_host index lab->hosts);
- * knobs[d] passes link_knobs_check(). */
+/* A link is a segment joining two or more hosts (kernel and stack, in any
+ * mix). Two hosts make a wire; more are joined by the daemon's learning
+ * switch (netemu/switch.h). Invariants after lab_parse(): 2 <= n_members
+ * <= LAB_PORTS_MAX, members[] index lab->hosts in file order;
+ * kernel_host/stack_host are the first kernel/stack member (-1 if none);
+ * knobs[d] passes link_knobs_check(); capture is set only if a stack host
+ * is on the link. */
 struct lab_link {
 	char name[LAB_NAME_MAX];
 	uint16_t mtu; /* IP MTU, 68..1500 */
 	int line;     /* line of the [link] header */
 	int kernel_host, stack_host;
-	/* Impairments per direction (netemu/link.h). A `seed = N` line gives
-	 * to_stack N and to_kernel N + 1, so the two directions never share a
-	 * pattern; seed_set false: the daemon draws a seed and logs it. */
+	unsigned n_members;
+	uint8_t members[LAB_PORTS_MAX];
+	/* Impairments per direction (netemu/link.h): to_stack applies to the
+	 * frames kernel hosts send onto the link, to_kernel to those stack
+	 * hosts send (on a two-host link, exactly the two directions). A
+	 * `seed = N` line gives to_stack N and to_kernel N + 1, so the two
+	 * directions never share a pattern; seed_set false: the daemon draws a
+	 * seed and logs it. */
 	struct link_knobs knobs[LAB_DIRS];
 	uint64_t seed[LAB_DIRS];
 	bool seed_set[LAB_DIRS];
@@ -66,23 +94,35 @@ struct lab_link {
 /* "to_stack" / "to_kernel". */
 const char *lab_dir_name(enum lab_dir d);
 
-/* One host. Invariants after lab_parse(): addr and gateway (if non-zero) lie
- * in 198.18.0.0/15 and inside the host's subnet; prefix_len is 15..30; addr
+/* One host. Invariants after lab_parse(): addr (0 = none: bare and
+ * unaddressed packet attachments only) and gateway (if non-zero) lie in
+ * 198.18.0.0/15 and inside the host's subnet; prefix_len is 15..30; addr
  * is neither the subnet's network nor its broadcast address; link indexes
- * lab->links. Kernel hosts have netns and ifname set (both starting with
- * "tcplab" or "tl"); stack hosts have a unicast MAC. */
+ * lab->links. Kernel hosts have ifname set; what tcplabd creates (a
+ * namespace with netns_mode CREATE, a TAP) is named "tcplab..." or
+ * "tl..."; netns is set unless netns_mode is PID or ROOT. Stack hosts
+ * have a unicast MAC. */
 struct lab_host {
 	char name[LAB_NAME_MAX];
 	enum lab_host_kind kind;
 	int link;
-	uint32_t addr;    /* host byte order */
+	uint32_t addr;    /* host byte order; 0 = none */
 	uint8_t prefix_len;
 	uint32_t gateway; /* host byte order; 0 = none */
 	char netns[LAB_NETNS_MAX];   /* kernel hosts */
 	char ifname[LAB_IFNAME_MAX]; /* kernel hosts */
+	enum lab_attach attach;         /* kernel hosts */
+	enum lab_netns_mode netns_mode; /* kernel hosts */
+	int netns_pid;                  /* LAB_NETNS_PID */
 	uint8_t mac[6];              /* stack hosts */
 	int line; /* line of the [host] header */
 };
+
+/* True when tcplabd creates (and at exit deletes) the host's namespace. */
+static inline bool lab_host_owns_netns(const struct lab_host *h)
+{
+	return h->kind == LAB_HOST_KERNEL && h->netns_mode == LAB_NETNS_CREATE;
+}
 
 struct lab_config {
 	struct lab_host hosts[LAB_HOSTS_MAX];

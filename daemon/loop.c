@@ -1,4 +1,6 @@
-/* libevent wiring of a lab (see loop.h). */
+/* libevent wiring of a lab (see loop.h): the frame path of every segment
+ * (device ports, impairment pipelines, the switch, stack hosts), timers,
+ * signals, the view and the history's counter snapshots. */
 #include "loop.h"
 
 #include <errno.h>
@@ -14,22 +16,46 @@
 #include "recorder.h"
 #include "report.h"
 #include "stack.h"
+#include "switch.h"
 #include "tap_io.h"
 #include "vnet.h"
 
-/* One wire's events. Invariant: armed is the deadline the timer is set for
- * (TL_NEVER when it is not pending). */
+/* Rounds of "pipelines out, stacks out" per wakeup before the loop lets
+ * other events in: two stacks on one segment may keep answering each
+ * other for a while. */
+#define LOOP_ROUNDS 64
+
+/* One stack host: what the loop tracks beside the lab's wire (the view
+ * and the history know hosts by this index, the lab's wire index). */
 struct loop_wire {
-	struct loop *lp;
 	struct lab_wire *w;
-	struct event *rd;
-	struct event *timer;
-	tl_usec_t armed;
-	tl_usec_t now; /* time of the batch being read, for on_frame */
 	uint64_t events_lost_seen;
 	uint16_t host_id;                 /* the stack host's, for the history */
 	struct stack_counters snap;       /* counters at the last snapshot */
 	bool snap_valid;
+};
+
+struct loop_seg;
+
+/* A device port's read event. */
+struct loop_port {
+	struct loop_seg *ls;
+	unsigned port;
+	struct event *rd;
+};
+
+/* One segment's events: a read event per device port and one timer at the
+ * earliest of its stacks' timers and its pipelines' departures.
+ * Invariants: armed is the deadline the timer is set for (TL_NEVER when
+ * it is not pending); busy means frames were left for the next round. */
+struct loop_seg {
+	struct loop *lp;
+	struct lab_segment *seg;
+	struct event *timer;
+	tl_usec_t armed;
+	tl_usec_t now; /* time of the batch being handled */
+	bool busy;
+	struct loop_port ports[LAB_PORTS_MAX];
 };
 
 #define LOOP_SNAPSHOT_SEC 1
@@ -37,8 +63,10 @@ struct loop_wire {
 struct loop {
 	struct event_base *base;
 	struct lab *lab;
-	struct loop_wire wires[LAB_LINKS_MAX];
+	struct loop_wire wires[LAB_HOSTS_MAX];
 	unsigned n_wires;
+	struct loop_seg segs[LAB_LINKS_MAX];
+	unsigned n_segs;
 	struct event *sigs[4];
 	int result;
 	struct loop_view view;    /* all NULL: none */
@@ -54,119 +82,165 @@ tl_usec_t loop_now(void)
 	return (tl_usec_t)ts.tv_sec * TL_USEC_PER_SEC + (tl_usec_t)ts.tv_nsec / 1000;
 }
 
-static void rearm(struct loop_wire *lw, tl_usec_t now)
+static void rearm(struct loop_seg *ls, tl_usec_t now)
 {
-	/* The earliest of the stack's timers and the links' departures. */
-	tl_usec_t dl = stack_next_deadline(lw->w->st);
-	for (unsigned d = 0; d < LAB_DIRS; d++)
-		dl = TL_MIN(dl, link_dir_next_deadline(&lw->w->dir[d]));
-	if (dl == lw->armed)
+	/* The earliest of the stacks' timers and the pipelines' departures;
+	 * now if a round limit left work behind. */
+	struct lab_segment *seg = ls->seg;
+	tl_usec_t dl = ls->busy ? now : TL_NEVER;
+	for (unsigned i = 0; i < seg->n_ports; i++) {
+		struct lab_port *p = &seg->ports[i];
+		dl = TL_MIN(dl, link_dir_next_deadline(&p->in));
+		if (p->kind == LAB_PORT_STACK)
+			dl = TL_MIN(dl, stack_next_deadline(p->wire->st));
+	}
+	if (dl == ls->armed)
 		return;
-	lw->armed = dl;
+	ls->armed = dl;
 	if (dl == TL_NEVER) {
-		evtimer_del(lw->timer);
+		evtimer_del(ls->timer);
 		return;
 	}
 	tl_usec_t d = dl > now ? dl - now : 0;
 	struct timeval tv = { .tv_sec = (time_t)(d / TL_USEC_PER_SEC),
 			      .tv_usec = (suseconds_t)(d % TL_USEC_PER_SEC) };
-	evtimer_add(lw->timer, &tv);
+	evtimer_add(ls->timer, &tv);
 }
 
-static void tap_send(struct lab_wire *w, const uint8_t *hdr, size_t hdr_len,
-		     const struct pktbuf *pb)
+/* A frame crossing the segment: its bytes and what its virtio_net_hdr says
+ * (all zero: a complete wire frame with every checksum filled in). */
+struct frame {
+	const uint8_t *data;
+	size_t len;
+	struct vnet_hdr vh;
+};
+
+static void port_send(struct lab_segment *seg, struct lab_port *p, const uint8_t *hdr,
+		      size_t hdr_len, const uint8_t *data, size_t len)
 {
-	int rc = tap_write(w->tap_fd, hdr, hdr_len, pb->data, pb->len);
+	int rc = tap_write(p->fd, hdr, hdr_len, data, len);
 	if (rc < 0) {
-		/* A full TAP queue drops the frame, like a busy wire;
+		/* A full device queue drops the frame, like a busy wire;
 		 * TCP above will retransmit. */
-		w->tx_dropped++;
-		log_debug("%s: TAP write failed: %s", w->host->name, strerror(-rc));
+		p->tx_dropped++;
+		seg->tx_dropped++;
+		log_debug("%s: write to %s failed: %s", p->host->name, p->host->ifname,
+			  strerror(-rc));
 	}
 }
 
-/* Cuts a TSO superframe (or completes a partial checksum) in software,
- * as a NIC without offloads needs it: the frames go to q. The original
- * is freed. */
-static void segment(struct lab_wire *w, struct pktbuf *pb, struct pktq *q)
+/* Onto a TAP or packet socket: with the virtio_net_hdr when the device
+ * takes offloads (the kernel then segments superframes and trusts partial
+ * checksums itself), else as complete wire frames, cut in software. */
+static void dev_write(struct lab_segment *seg, struct lab_port *p, const struct frame *f)
 {
-	if (vnet_tso_segment(pb->data, pb->len, pb->gso_size, q) < 0)
-		w->tx_dropped++; /* out of buffers: what was made still goes */
-	pktbuf_free(pb);
-}
-
-/* One frame to the TAP, with its virtio_net_hdr on an offload TAP (the
- * kernel then segments superframes itself); takes ownership of pb. */
-static void wire_write(struct lab_wire *w, struct pktbuf *pb)
-{
-	if (w->offload) {
-		struct vnet_hdr vh;
+	if (p->offload) {
 		uint8_t hdr[VNET_HDR_LEN];
-		if (vnet_hdr_for(pb, &vh) < 0) {
-			w->tx_dropped++; /* offloads claimed on a non-TCP frame: a bug */
-			pktbuf_free(pb);
-			return;
-		}
+		struct vnet_hdr vh = f->vh;
+		vh.flags &= (uint8_t)~VNET_F_DATA_VALID; /* the receiver checks for itself */
 		vnet_hdr_put(hdr, &vh);
-		tap_send(w, hdr, sizeof(hdr), pb);
+		port_send(seg, p, hdr, sizeof(hdr), f->data, f->len);
+		return;
+	}
+	if (f->vh.gso_type == VNET_GSO_NONE && !(f->vh.flags & VNET_F_NEEDS_CSUM)) {
+		port_send(seg, p, NULL, 0, f->data, f->len);
+		return;
+	}
+	struct pktq q = { 0 };
+	if (vnet_tso_segment(f->data, f->len, f->vh.gso_size, &q) < 0) {
+		p->tx_dropped++; /* out of buffers (or not TCP): what was made still goes */
+		seg->tx_dropped++;
+	}
+	struct pktbuf *pb;
+	while ((pb = pktq_pop(&q))) {
+		port_send(seg, p, NULL, 0, pb->data, pb->len);
 		pktbuf_free(pb);
-		return;
 	}
-	if (pb->gso_size || pb->csum_partial) {
-		struct pktq q = { 0 };
-		segment(w, pb, &q);
-		while ((pb = pktq_pop(&q))) {
-			tap_send(w, NULL, 0, pb);
-			pktbuf_free(pb);
-		}
-		return;
-	}
-	tap_send(w, NULL, 0, pb);
-	pktbuf_free(pb);
 }
 
-/* Moves frames whose link time is over into the stack, everything the
- * stack queued out of it (frames through the to_kernel link to the wire,
- * events to the log); then re-arms the timer. An unimpaired link passes
- * frames straight on (link_dir_bypass). */
-static void drain(struct loop_wire *lw, tl_usec_t now)
+static void deliver(struct loop_seg *ls, unsigned pi, const struct frame *f)
 {
-	struct lab_wire *w = lw->w;
-	struct link_dir *in = &w->dir[LAB_TO_STACK], *out = &w->dir[LAB_TO_KERNEL];
+	struct lab_port *p = &ls->seg->ports[pi];
+	if (p->kind != LAB_PORT_STACK) {
+		dev_write(ls->seg, p, f);
+		return;
+	}
+	struct lab_wire *w = p->wire;
+	if (w->cap)
+		lab_capture_frame(w, f->data, f->len, ls->now);
+	/* A superframe goes in whole: TCP takes segments of any size. */
+	stack_input_rx(w->st, f->data, f->len,
+		       vnet_csum_trusted(&f->vh) ? STACK_RX_CSUM_OK : 0, ls->now);
+}
+
+/* A frame that left port `in`'s pipeline: to the other port of a wire, or
+ * where the switch says. */
+static void forward(struct loop_seg *ls, unsigned in, const struct frame *f)
+{
+	struct lab_segment *seg = ls->seg;
+	uint32_t out = seg->sw ? sw_input(seg->sw, in, f->data, f->len, ls->now)
+			       : 1u << (in ^ 1);
+	while (out) {
+		unsigned pi = (unsigned)__builtin_ctz(out);
+		out &= out - 1;
+		deliver(ls, pi, f);
+	}
+}
+
+/* Hands frames (pktbufs, complete wire frames) to port pi's pipeline. A
+ * superframe or a partial checksum is cut and completed first: the
+ * impairments act on wire frames, and a corrupted bit must be caught by
+ * the receiver's checksum. */
+static void pipeline_input(struct loop_seg *ls, struct lab_port *p, struct pktbuf *pb)
+{
+	if (!pb->gso_size && !pb->csum_partial) {
+		link_dir_input(&p->in, pb, ls->now);
+		return;
+	}
+	struct pktq q = { 0 };
+	if (vnet_tso_segment(pb->data, pb->len, pb->gso_size, &q) < 0)
+		p->rx_nobuf++;
+	pktbuf_free(pb);
+	while ((pb = pktq_pop(&q)))
+		link_dir_input(&p->in, pb, ls->now);
+}
+
+/* Everything a stack host queued: onto the segment through its port. */
+static bool stack_out(struct loop_seg *ls, unsigned pi)
+{
+	struct lab_port *p = &ls->seg->ports[pi];
+	struct lab_wire *w = p->wire;
 	struct pktbuf *pb;
-	while ((pb = link_dir_pop_ready(in, now))) {
+	bool moved = false;
+	while ((pb = stack_pop_output(w->st))) {
+		moved = true;
 		if (w->cap)
-			lab_capture_frame(w, pb->data, pb->len, now);
-		stack_input(w->st, pb->data, pb->len, now);
+			lab_capture_frame(w, pb->data, pb->len, ls->now);
+		if (!link_dir_bypass(&p->in, pb->len)) {
+			pipeline_input(ls, p, pb);
+			continue;
+		}
+		struct frame f = { pb->data, pb->len, { 0 } };
+		if (vnet_hdr_for(pb, &f.vh) < 0) { /* offloads on a non-TCP frame: a bug */
+			pktbuf_free(pb);
+			continue;
+		}
+		forward(ls, pi, &f);
 		pktbuf_free(pb);
 	}
-	while ((pb = stack_pop_output(w->st))) {
-		if (w->cap)
-			lab_capture_frame(w, pb->data, pb->len, now);
-		if (link_dir_bypass(out, pb->len)) {
-			wire_write(w, pb);
-		} else if (pb->gso_size || pb->csum_partial) {
-			/* Impairments act on wire frames, each with a real
-			 * checksum (so corruption is caught): cut it first. */
-			struct pktq q = { 0 };
-			segment(w, pb, &q);
-			while ((pb = pktq_pop(&q)))
-				link_dir_input(out, pb, now);
-		} else {
-			link_dir_input(out, pb, now);
-		}
-	}
-	while ((pb = link_dir_pop_ready(out, now)))
-		wire_write(w, pb);
-	if (w->cap)
-		lab_capture_flush(w);
+	return moved;
+}
+
+static void stack_events(struct loop *lp, struct lab_wire *w)
+{
+	struct loop_wire *lw = &lp->wires[w - lp->lab->wires];
 	struct tl_event ev;
 	while (stack_pop_event(w->st, &ev)) {
 		report_event(w->host->name, &ev);
-		if (lw->lp->view.on_event)
-			lw->lp->view.on_event(lw->lp->view.ctx, (unsigned)(lw - lw->lp->wires), &ev);
-		if (lw->lp->rec)
-			rec_event(lw->lp->rec, lw->host_id, &ev); /* a full queue counts */
+		if (lp->view.on_event)
+			lp->view.on_event(lp->view.ctx, (unsigned)(lw - lp->wires), &ev);
+		if (lp->rec)
+			rec_event(lp->rec, lw->host_id, &ev); /* a full queue counts */
 	}
 	uint64_t lost = stack_events_lost(w->st);
 	if (lost != lw->events_lost_seen) {
@@ -174,67 +248,102 @@ static void drain(struct loop_wire *lw, tl_usec_t now)
 			  lost - lw->events_lost_seen);
 		lw->events_lost_seen = lost;
 	}
-	rearm(lw, now);
 }
 
+/* Moves every frame whose time has come: out of the pipelines onto the
+ * segment, out of the stacks into their pipelines, until nothing moves
+ * (or LOOP_ROUNDS); then events to the log, view and history, captures
+ * flushed, and the timer re-armed. */
+static void drain(struct loop_seg *ls, tl_usec_t now)
+{
+	struct lab_segment *seg = ls->seg;
+	ls->now = now;
+	bool moved = true;
+	for (unsigned round = 0; moved && round < LOOP_ROUNDS; round++) {
+		moved = false;
+		for (unsigned pi = 0; pi < seg->n_ports; pi++) {
+			struct lab_port *p = &seg->ports[pi];
+			struct pktbuf *pb;
+			while ((pb = link_dir_pop_ready(&p->in, now))) {
+				struct frame f = { pb->data, pb->len, { 0 } };
+				forward(ls, pi, &f);
+				pktbuf_free(pb);
+				moved = true;
+			}
+			if (p->kind == LAB_PORT_STACK && stack_out(ls, pi))
+				moved = true;
+		}
+	}
+	ls->busy = moved;
+	for (unsigned pi = 0; pi < seg->n_ports; pi++) {
+		struct lab_port *p = &seg->ports[pi];
+		if (p->kind != LAB_PORT_STACK)
+			continue;
+		stack_events(ls->lp, p->wire);
+		if (p->wire->cap)
+			lab_capture_flush(p->wire);
+		p->wire->tx_dropped = seg->tx_dropped;
+		p->wire->rx_errors = seg->rx_errors;
+	}
+	rearm(ls, now);
+}
+
+/* One frame read from a device port. */
 static void on_frame(void *ctx, const uint8_t *buf, size_t len)
 {
-	struct loop_wire *lw = ctx;
-	struct lab_wire *w = lw->w;
-	struct link_dir *in = &w->dir[LAB_TO_STACK];
-	struct vnet_hdr vh = { 0 };
-	const uint8_t *frame = buf;
-	if (w->offload && vnet_parse(buf, len, &vh, &frame, &len) != VNET_OK) {
-		w->rx_bad_vnet++;
+	struct loop_port *lport = ctx;
+	struct loop_seg *ls = lport->ls;
+	struct lab_port *p = &ls->seg->ports[lport->port];
+	struct frame f = { buf, len, { 0 } };
+	if (p->offload && vnet_parse(buf, len, &f.vh, &f.data, &f.len) != VNET_OK) {
+		p->rx_bad_vnet++;
 		return;
 	}
-	if (link_dir_bypass(in, len)) {
-		if (w->cap)
-			lab_capture_frame(w, frame, len, lw->now);
-		/* A superframe goes in whole: TCP takes segments of any size. */
-		stack_input_rx(w->st, frame, len, vnet_csum_trusted(&vh) ? STACK_RX_CSUM_OK : 0,
-			       lw->now);
+	if (link_dir_bypass(&p->in, f.len)) {
+		forward(ls, lport->port, &f);
 		return;
 	}
-	/* The link keeps frames for a while: copy them out of the read buffer
-	 * (pool buffers, so no allocation once warm), one per wire frame with
-	 * every checksum filled in, so that impairments act per frame and
-	 * the stack sees a corrupted bit. */
-	if (vh.gso_type != VNET_GSO_NONE) {
+	/* The pipeline keeps frames for a while: copy them out of the read
+	 * buffer (pool buffers, so no allocation once warm), one per wire
+	 * frame with every checksum filled in. */
+	if (f.vh.gso_type != VNET_GSO_NONE) {
 		struct pktq q = { 0 };
-		if (vnet_tso_segment(frame, len, vh.gso_size, &q) < 0)
-			w->rx_nobuf++;
+		if (vnet_tso_segment(f.data, f.len, f.vh.gso_size, &q) < 0)
+			p->rx_nobuf++;
 		struct pktbuf *pb;
 		while ((pb = pktq_pop(&q)))
-			link_dir_input(in, pb, lw->now);
+			link_dir_input(&p->in, pb, ls->now);
 		return;
 	}
-	struct pktbuf *pb = pktbuf_from(frame, len);
+	struct pktbuf *pb = pktbuf_from(f.data, f.len);
 	if (!pb) {
-		w->rx_nobuf++;
+		p->rx_nobuf++;
 		return;
 	}
-	vnet_csum_complete(pb->data, pb->len, &vh);
-	link_dir_input(in, pb, lw->now);
+	vnet_csum_complete(pb->data, pb->len, &f.vh);
+	link_dir_input(&p->in, pb, ls->now);
 }
 
-static void on_tap(evutil_socket_t fd, short what, void *arg)
+static void on_port(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
-	struct loop_wire *lw = arg;
-	lw->now = loop_now();
+	struct loop_port *lport = arg;
+	struct loop_seg *ls = lport->ls;
+	ls->now = loop_now();
 	/* At most TAP_BATCH frames, then back to the loop: libevent is level
-	 * triggered, so a still-readable TAP is served again after the other
-	 * ready events. */
-	int n = tap_read_batch(fd, TAP_BATCH, on_frame, lw);
-	drain(lw, lw->now);
+	 * triggered, so a still-readable device is served again after the
+	 * other ready events. */
+	int n = tap_read_batch(fd, TAP_BATCH, on_frame, lport);
+	drain(ls, ls->now);
 	if (n < 0) {
-		lw->w->rx_errors++;
-		log_err("%s: reading TAP %s in namespace %s failed: %s (was the namespace deleted?); stopping",
-			lw->w->host->name, lw->w->peer->ifname, lw->w->peer->netns,
-			strerror(-n));
-		lw->lp->result = -1;
-		event_base_loopbreak(lw->lp->base);
+		struct lab_port *p = &ls->seg->ports[lport->port];
+		p->rx_errors++;
+		ls->seg->rx_errors++;
+		log_err("%s: reading %s %s in namespace %s failed: %s (was the namespace or the interface deleted?); stopping",
+			p->host->name, p->kind == LAB_PORT_TAP ? "TAP" : "interface", p->host->ifname,
+			p->host->netns[0] ? p->host->netns : "(the daemon's)", strerror(-n));
+		ls->lp->result = -1;
+		event_base_loopbreak(ls->lp->base);
 	}
 }
 
@@ -242,11 +351,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	struct loop_wire *lw = arg;
-	lw->armed = TL_NEVER; /* it fired: no longer pending */
+	struct loop_seg *ls = arg;
+	ls->armed = TL_NEVER; /* it fired: no longer pending */
 	tl_usec_t now = loop_now();
-	stack_poll(lw->w->st, now);
-	drain(lw, now);
+	for (unsigned pi = 0; pi < ls->seg->n_ports; pi++)
+		if (ls->seg->ports[pi].kind == LAB_PORT_STACK)
+			stack_poll(ls->seg->ports[pi].wire->st, now);
+	drain(ls, now);
 }
 
 static void snapshot_counters(struct loop *lp, tl_usec_t now)
@@ -332,20 +443,36 @@ struct loop *loop_new(struct lab *lab, struct recorder *rec, char *err, size_t e
 			goto fail;
 		}
 	}
-	tl_usec_t now = loop_now();
 	for (unsigned i = 0; i < lab->n_wires; i++) {
 		struct loop_wire *lw = &lp->wires[lp->n_wires++];
-		lw->lp = lp;
 		lw->w = &lab->wires[i];
 		lw->host_id = stack_config(lw->w->st)->host_id;
-		lw->armed = TL_NEVER;
-		lw->rd = event_new(lp->base, lw->w->tap_fd, EV_READ | EV_PERSIST, on_tap, lw);
-		lw->timer = evtimer_new(lp->base, on_timer, lw);
-		if (!lw->rd || !lw->timer || event_add(lw->rd, NULL) < 0) {
-			snprintf(err, errlen, "cannot watch the TAP of %s", lw->w->host->name);
+	}
+	tl_usec_t now = loop_now();
+	for (unsigned si = 0; si < lab->n_segs; si++) {
+		struct loop_seg *ls = &lp->segs[lp->n_segs++];
+		ls->lp = lp;
+		ls->seg = &lab->segs[si];
+		ls->armed = TL_NEVER;
+		ls->timer = evtimer_new(lp->base, on_timer, ls);
+		if (!ls->timer) {
+			snprintf(err, errlen, "cannot create the timer of link %s", ls->seg->link->name);
 			goto fail;
 		}
-		drain(lw, now); /* anything the stack queued while starting */
+		for (unsigned pi = 0; pi < ls->seg->n_ports; pi++) {
+			struct lab_port *p = &ls->seg->ports[pi];
+			struct loop_port *lport = &ls->ports[pi];
+			lport->ls = ls;
+			lport->port = pi;
+			if (p->kind == LAB_PORT_STACK)
+				continue;
+			lport->rd = event_new(lp->base, p->fd, EV_READ | EV_PERSIST, on_port, lport);
+			if (!lport->rd || event_add(lport->rd, NULL) < 0) {
+				snprintf(err, errlen, "cannot watch the interface of %s", p->host->name);
+				goto fail;
+			}
+		}
+		drain(ls, now); /* anything the stacks queued while starting */
 	}
 	return lp;
 fail:
@@ -400,19 +527,21 @@ struct event_base *loop_base(struct loop *lp)
 void loop_flush(struct loop *lp)
 {
 	tl_usec_t now = loop_now();
-	for (unsigned i = 0; i < lp->n_wires; i++)
-		drain(&lp->wires[i], now);
+	for (unsigned i = 0; i < lp->n_segs; i++)
+		drain(&lp->segs[i], now);
 }
 
 void loop_free(struct loop *lp)
 {
 	if (!lp)
 		return;
-	for (unsigned i = 0; i < lp->n_wires; i++) {
-		if (lp->wires[i].rd)
-			event_free(lp->wires[i].rd);
-		if (lp->wires[i].timer)
-			event_free(lp->wires[i].timer);
+	for (unsigned i = 0; i < lp->n_segs; i++) {
+		struct loop_seg *ls = &lp->segs[i];
+		for (unsigned pi = 0; pi < LAB_PORTS_MAX; pi++)
+			if (ls->ports[pi].rd)
+				event_free(ls->ports[pi].rd);
+		if (ls->timer)
+			event_free(ls->timer);
 	}
 	for (size_t i = 0; i < sizeof(lp->sigs) / sizeof(lp->sigs[0]); i++)
 		if (lp->sigs[i])

@@ -141,6 +141,14 @@ int netns_add(const char *name, char *err, size_t errlen)
 	return netns_ip(argv, err, errlen);
 }
 
+int netns_attach_pid(const char *name, int pid, char *err, size_t errlen)
+{
+	char p[16];
+	snprintf(p, sizeof(p), "%d", pid);
+	const char *argv[] = { "netns", "attach", name, p, NULL };
+	return netns_ip(argv, err, errlen);
+}
+
 int netns_delete(const char *name, char *err, size_t errlen)
 {
 	const char *argv[] = { "netns", "delete", name, NULL };

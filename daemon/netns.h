@@ -21,6 +21,9 @@ int netns_ip(const char *const argv[], char *err, size_t errlen);
 
 /* `ip netns add NAME` / `ip netns delete NAME`. */
 int netns_add(const char *name, char *err, size_t errlen);
+/* `ip netns attach NAME PID`: names the namespace of process PID (deleting
+ * the name later leaves that namespace alone). */
+int netns_attach_pid(const char *name, int pid, char *err, size_t errlen);
 int netns_delete(const char *name, char *err, size_t errlen);
 
 /* Moves the calling thread into namespace `name`; *saved receives an fd of

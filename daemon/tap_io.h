@@ -31,10 +31,20 @@
 int tap_open(const char *netns, const char *ifname, bool offload, int *fd, char *err,
 	     size_t errlen);
 
-/* One read: the frame, preceded by its virtio_net_hdr on an offload TAP. */
+/* Opens an AF_PACKET socket on the existing interface `ifname` in namespace
+ * `netns` (NULL: the daemon's own), non-blocking, promiscuous, blind to
+ * its own transmissions, and brings the interface up. *offload is set
+ * when the socket carries virtio_net_hdrs (PACKET_VNET_HDR), as an
+ * offload TAP does: then it reads and writes 64 KiB superframes too.
+ * Returns 0 or a negative errno with a one-line reason in err. */
+int packet_open(const char *netns, const char *ifname, int *fd, bool *offload, char *err,
+		size_t errlen);
+
+/* One read: the frame, preceded by its virtio_net_hdr on an offload fd. */
 typedef void (*tap_frame_fn)(void *ctx, const uint8_t *frame, size_t len);
 
-/* Reads up to `max` frames from fd, calling fn for each. Returns the number
+/* Reads up to `max` frames from fd (a TAP or a packet socket), calling fn
+ * for each. Returns the number
  * read (fewer than max means the device is drained) or a negative errno
  * other than EAGAIN. */
 int tap_read_batch(int fd, unsigned max, tap_frame_fn fn, void *ctx);

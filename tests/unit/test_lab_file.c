@@ -119,6 +119,49 @@ static void test_lab_good_file_two_links(void **state)
 	assert_string_equal(lab.links[host("s2")->link].name, "b");
 }
 
+/* A segment: one link joining two kernel hosts, a stack host, a bare
+ * attachment and an AF_PACKET attachment in an existing namespace; each
+ * host keeps its attachment, and the link lists its members in order. */
+static void test_lab_segment_joins_kernel_stack_bare_packet(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"[link seg]\n"
+		"[host a]\nkind = kernel\nlink = seg\nnetns = tl-a\naddress = 198.18.0.2/24\n"
+		"[host b]\nkind = kernel\nlink = seg\nnetns = tl-b\naddress = 198.18.0.3/24\n"
+		"[host srv]\nkind = stack\nlink = seg\naddress = 198.18.0.1/24\n"
+		"[host raw]\nkind = kernel\nlink = seg\nattach = bare\nnetns = tl-raw\n"
+		"[host clab]\nkind = kernel\nlink = seg\nattach = packet\njoin_netns = clab-r1\n"
+		"interface = eth1\naddress = 198.18.0.9/24\n"
+		"[host pid]\nkind = kernel\nlink = seg\nattach = bare\nnetns_pid = 4242\ninterface = tlp\n"
+		"[host root]\nkind = kernel\nlink = seg\nattach = packet\ninterface = veth-x\n";
+	struct lab_error err;
+	int rc = parse(text, &err);
+	if (rc != 0)
+		fail_msg("line %d: %s", err.line, err.msg);
+	const struct lab_link *l = &lab.links[0];
+	assert_int_equal(l->n_members, 7);
+	for (unsigned i = 0; i < 7; i++)
+		assert_int_equal(l->members[i], i);
+	assert_int_equal(l->kernel_host, 0);
+	assert_int_equal(l->stack_host, 2);
+	assert_int_equal(host("a")->attach, LAB_ATTACH_TAP);
+	assert_int_equal(host("a")->netns_mode, LAB_NETNS_CREATE);
+	assert_true(lab_host_owns_netns(host("a")));
+	assert_int_equal(host("raw")->attach, LAB_ATTACH_BARE);
+	assert_int_equal(host("raw")->addr, 0);
+	assert_string_equal(host("raw")->ifname, "tl0");
+	assert_int_equal(host("clab")->attach, LAB_ATTACH_PACKET);
+	assert_int_equal(host("clab")->netns_mode, LAB_NETNS_JOIN);
+	assert_false(lab_host_owns_netns(host("clab")));
+	assert_string_equal(host("clab")->netns, "clab-r1");
+	assert_string_equal(host("clab")->ifname, "eth1");
+	assert_int_equal(host("pid")->netns_mode, LAB_NETNS_PID);
+	assert_int_equal(host("pid")->netns_pid, 4242);
+	assert_int_equal(host("root")->netns_mode, LAB_NETNS_ROOT);
+	assert_false(lab_host_owns_netns(host("srv")));
+}
+
 /* Lines 1..10 of a minimal good lab; rows append or substitute. */
 #define L1 "[link l0]\n"
 #define S(addr) "[host s]\nkind = stack\nlink = l0\naddress = " addr "\n" /* 2-5 */
@@ -189,11 +232,34 @@ static const struct bad_row bad_rows[] = {
 	/* Cross-section checks. */
 	{ "undefined link", "[link l0]\n[host s]\nkind = stack\nlink = l9\naddress = 198.18.0.1/24\n",
 	  4, "link 'l9' is not defined" },
-	{ "two stack hosts on a link", GOOD "[host s2]\nkind = stack\nlink = l0\naddress = 198.18.0.3/24\n",
-	  11, "exactly one kernel host and one stack host" },
-	{ "link without kernel host", L1 S("198.18.0.1/24"), 1, "has no kernel host" },
-	{ "hosts on a link in different subnets", L1 S("198.18.0.1/24") K("198.18.1.2/24"), 2,
-	  "not a subnet" },
+	{ "link with one host", L1 S("198.18.0.1/24"), 1, "joins only one host" },
+	{ "link with no host", L1 "[link l1]\n" S("198.18.0.1/24") K("198.18.0.2/24"), 2,
+	  "joins no host" },
+	{ "capture on a link without stack host",
+	  "[link l0]\ncapture = /tmp/tl-x.pcap\n" K("198.18.0.2/24")
+	  "[host k2]\nkind = kernel\nlink = l0\nnetns = tl-test2\naddress = 198.18.0.3/24\n",
+	  1, "no stack host" },
+	/* Attachments of kernel hosts. */
+	{ "bare attachment with an address", GOOD "attach = bare\n", 10, "no address" },
+	{ "unknown attachment", GOOD "attach = wifi\n", 11, "'tap' (default), 'bare'" },
+	{ "packet attachment without interface",
+	  L1 S("198.18.0.1/24") "[host k]\nkind = kernel\nlink = l0\nattach = packet\n", 6,
+	  "needs 'interface ='" },
+	{ "packet attachment in a namespace tcplabd would create",
+	  L1 S("198.18.0.1/24") "[host k]\nkind = kernel\nlink = l0\nattach = packet\ninterface = veth1\nnetns = tl-x\n",
+	  11, "existing interface" },
+	{ "two namespace keys", GOOD "join_netns = blue\n", 6, "use one of" },
+	{ "netns_pid zero", L1 S("198.18.0.1/24") "[host k]\nkind = kernel\nlink = l0\nnetns_pid = 0\n",
+	  9, "process id" },
+	{ "attach on a stack host", L1 S("198.18.0.1/24") "attach = bare\n" K("198.18.0.2/24"), 6,
+	  "only for kernel hosts" },
+	{ "same interface twice in a joined namespace",
+	  L1 S("198.18.0.1/24")
+	  "[host k]\nkind = kernel\nlink = l0\njoin_netns = blue\naddress = 198.18.0.2/24\n"
+	  "[host k2]\nkind = kernel\nlink = l0\njoin_netns = blue\naddress = 198.18.0.3/24\n",
+	  11, "interface 'tl0' in that namespace" },
+	{ "hosts on a link in different subnets", L1 S("198.18.0.1/24") K("198.18.1.2/24"), 6,
+	  "not a subnet" }, /* the host that disagrees with the first */
 	{ "address used twice", L1 S("198.18.0.1/24") K("198.18.0.1/24"), 6, "already used" },
 	{ "empty lab", "# nothing\n\n", 0, "defines no hosts" },
 	/* Link impairments (netemu/link.h knobs). */
@@ -341,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_lab_default_lab_is_peer_namespace_and_stack),
 		cmocka_unit_test(test_lab_good_file_two_links),
 		cmocka_unit_test(test_lab_link_impairments_per_direction),
+		cmocka_unit_test(test_lab_segment_joins_kernel_stack_bare_packet),
 		cmocka_unit_test(test_lab_errors_name_their_line),
 		cmocka_unit_test(test_lab_parser_respects_length),
 		cmocka_unit_test(test_lab_load_missing_file),
