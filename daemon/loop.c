@@ -339,6 +339,12 @@ static void on_port(evutil_socket_t fd, short what, void *arg)
 		struct lab_port *p = &ls->seg->ports[lport->port];
 		p->rx_errors++;
 		ls->seg->rx_errors++;
+		if (p->kind == LAB_PORT_PACKET && n == -ENETDOWN) {
+			/* Someone else's interface went down (the read consumed
+			 * the error): frames resume when it is up again. */
+			log_warn("%s: interface %s went down", p->host->name, p->host->ifname);
+			return;
+		}
 		log_err("%s: reading %s %s in namespace %s failed: %s (was the namespace or the interface deleted?); stopping",
 			p->host->name, p->kind == LAB_PORT_TAP ? "TAP" : "interface", p->host->ifname,
 			p->host->netns[0] ? p->host->netns : "(the daemon's)", strerror(-n));

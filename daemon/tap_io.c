@@ -93,7 +93,9 @@ int packet_open(const char *netns, const char *ifname, int *fd_out, bool *offloa
 		return rc;
 	}
 	/* The socket stays bound to the namespace it was made in. */
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	/* Protocol 0: nothing arrives until bind() names the interface (with
+	 * ETH_P_ALL here, every interface's frames would queue up first). */
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	unsigned idx = if_nametoindex(ifname);
 	int one = 1;
 	if (fd < 0) {
@@ -119,6 +121,19 @@ int packet_open(const char *netns, const char *ifname, int *fd_out, bool *offloa
 	int bufsz = 4 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	/* Up before bind: binding to a down interface leaves ENETDOWN
+	 * pending on the socket. */
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot bring %s up: %s", ifname, strerror(-rc));
+			goto fail;
+		}
+	}
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
 				   .sll_ifindex = (int)idx };
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
@@ -132,17 +147,6 @@ int packet_open(const char *netns, const char *ifname, int *fd_out, bool *offloa
 		rc = -errno;
 		snprintf(err, errlen, "cannot make %s promiscuous: %s", ifname, strerror(-rc));
 		goto fail;
-	}
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
-		ifr.ifr_flags |= IFF_UP;
-		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) {
-			rc = -errno;
-			snprintf(err, errlen, "cannot bring %s up: %s", ifname, strerror(-rc));
-			goto fail;
-		}
 	}
 	*fd_out = fd;
 	goto out;
