@@ -16,6 +16,7 @@ packages=(
 	iproute2          # ip netns / ip link / ip addr
 	iputils-ping iputils-arping
 	netcat-openbsd curl  # TCP interop tests against the stack
+	iperf3            # bench/links: kernel to kernel through the daemon and over veth
 	util-linux        # unshare, setpriv, mountpoint (integration tests)
 	procps            # pgrep
 	python3           # scripts/test.sh summary (meson needs it anyway)
