@@ -19,6 +19,7 @@
 
 struct loop;
 struct recorder;
+struct event_base;
 
 /* CLOCK_MONOTONIC in microseconds: the `now` of every netemu/ call. */
 tl_usec_t loop_now(void);
@@ -46,6 +47,14 @@ struct loop_view {
 /* Attaches v (at most one view; before loop_run). Returns 0, or -ENOMEM
  * or -EBUSY. */
 int loop_attach_view(struct loop *lp, const struct loop_view *v);
+
+/* The event base, for other loop-thread services (the control socket). */
+struct event_base *loop_base(struct loop *lp);
+
+/* After calling into the stacks from outside the loop's own callbacks (an
+ * application call through the control socket): sends what every stack
+ * queued, delivers its events, re-arms its timer. Loop thread only. */
+void loop_flush(struct loop *lp);
 
 void loop_free(struct loop *lp);
 

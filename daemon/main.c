@@ -20,6 +20,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "fsview.h"
 #include "lab.h"
 #include "lab_file.h"
@@ -436,6 +437,7 @@ int main(int argc, char **argv)
 	struct loop *lp = NULL;
 	struct view view = { .fv = NULL };
 	struct recorder *rec = NULL;
+	struct control *ctl = NULL;
 	char err[512];
 	status = 1;
 
@@ -476,6 +478,13 @@ int main(int argc, char **argv)
 	}
 	if (view_attach(&view, lp, rec) < 0)
 		goto out_lab;
+	/* The client's way in (docs/control.md). */
+	struct control_info ci = { .lab = o.lab_path ? o.lab_path : "default", .mount = view.path,
+				   .db = o.no_history ? NULL : o.db_path };
+	if (!(ctl = control_start(lp, lab, rec, &ci, err, sizeof(err)))) {
+		log_err("cannot open the control socket: %s", err);
+		goto out_lab;
+	}
 	if (notify_ready(o.ready_fd) < 0)
 		log_warn("could not deliver the readiness notification: %s", strerror(errno));
 	o.ready_fd = -1;
@@ -491,6 +500,7 @@ int main(int argc, char **argv)
 		report_drops(lab->wires[i].host->name, stack_counters(lab->wires[i].st));
 
 out_lab:
+	control_stop(ctl); /* closes the handles clients made, before the stacks go */
 	loop_free(lp);
 	rec_close(rec); /* writes everything queued: SIGTERM loses no history */
 	registry_lock(&reg);
