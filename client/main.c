@@ -1,107 +1,157 @@
-/* tcplab: the command-line client. `status` answers whether a tcplabd is
- * running, from the ownership registry (/run/tcplabd/); `sql` and `history`
- * read the connection history (client/cmd_*.c, SQLite opened read-only);
- * the control socket and FUSE view come with later issues.
+/* tcplab: the command-line client. Global options, then one subcommand
+ * (client/cmd_*.c): it talks to tcplabd over its control socket
+ * (docs/control.md), reads the FUSE view (docs/fsview.md) and the SQLite
+ * history (docs/history.md, opened read-only).
  *
  * Exit codes: 0 ok, 1 failure, 2 usage, 3 tcplabd is not running (as LSB
  * status). */
-#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "commands.h"
-#include "registry.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: tcplab COMMAND\n"
-		"Talk to tcplabd, the tcplab lab daemon.\n"
+		"Usage: tcplab [--pid PID | --socket PATH] [--color WHEN] COMMAND [ARG]...\n"
+		"Drive and inspect a tcplab lab (tcplabd): a userspace TCP/IP stack wired to\n"
+		"Linux network namespaces. `tcplab COMMAND --help` explains each command.\n"
 		"\n"
-		"Commands:\n"
-		"  status          say whether tcplabd runs, with its pid, lab and namespaces\n"
-		"  sql \"SELECT..\"  query the connection history, read-only (--json, --csv)\n"
-		"  history         per-connection timelines (--state S, --port P, --since T)\n"
+		"The lab:\n"
+		"  status          is tcplabd running? its pid, lab, mount, history, namespaces\n"
+		"  up [LAB]        start tcplabd in the background and wait until it is ready\n"
+		"  down            stop it (SIGTERM) and wait until the lab is torn down\n"
+		"  tour            run the TCP states tour live (handshake, closes, TIME_WAIT,\n"
+		"                  CLOSE_WAIT, SYN_RECV, SYN flood with and without cookies)\n"
 		"\n"
-		"Options:\n"
-		"  -h, --help      show this help\n"
-		"  -V, --version   show the version\n"
+		"Look:\n"
+		"  ss              sockets of the stack hosts, like `ss -tan` (-i: rtt, cwnd)\n"
+		"  get [NAME]      tunables, like sysctl (net.ipv4.tcp_syncookies, ...)\n"
+		"  watch           live state transitions, coloured by state\n"
+		"  history         recorded connections with their timelines\n"
+		"  sql \"SELECT..\"  query the history (read-only)\n"
+		"  diagram CONN    ladder diagram of a recorded connection (terminal or -o SVG)\n"
+		"  states          the TCP state diagram with each transition's count (SVG, dot)\n"
 		"\n"
-		"Exit status: 0 ok, 2 usage error, 3 tcplabd is not running.\n");
+		"Act:\n"
+		"  set NAME VALUE  change a tunable on a stack host\n"
+		"  listen PORT     open a listener on a stack host (then accept)\n"
+		"  connect ADDR PORT   an active open from a stack host\n"
+		"  accept, send, recv, shutdown, close, abort, handles   drive those connections\n"
+		"  flood TARGET    a bounded SYN flood from a kernel host (198.18.128.0/17 sources)\n"
+		"  capture LINK start FILE | stop   pcap of a link\n"
+		"\n"
+		"Global options:\n"
+		"  --pid PID       the tcplabd to talk to when several run (env TCPLAB_PID)\n"
+		"  --socket PATH   its control socket (env TCPLAB_SOCKET; default: found\n"
+		"                  through the registry in /run/tcplabd/)\n"
+		"  --color WHEN    auto (default: on terminals), always, never (NO_COLOR too)\n"
+		"  -h, --help      show this help;  -V, --version   show the version\n"
+		"\n"
+		"Listings take --json. Exit status: 0 ok, 1 failure, 2 usage error, 3 tcplabd\n"
+		"is not running. See tcplab(1) and docs/control.md.\n");
 }
 
-struct status {
-	struct registry *reg;
-	int daemons;
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
 };
 
-static int list_netns(const struct reg_entry *e, void *ctx)
-{
-	const struct reg_entry *d = ctx;
-	if (e->kind == REG_NETNS && e->pid == d->pid && e->start == d->start)
-		printf(" %s", e->name);
-	return 0;
-}
-
-static int print_daemon(const struct reg_entry *e, void *ctx)
-{
-	struct status *s = ctx;
-	if (e->kind != REG_DAEMON || !registry_owner_alive(e))
-		return 0;
-	s->daemons++;
-	printf("tcplabd is running: pid %d, %s\n", (int)e->pid, e->info);
-	printf("  namespaces:");
-	registry_foreach(s->reg, list_netns, (void *)e);
-	printf("\n");
-	return 0;
-}
-
-static int cmd_status(void)
-{
-	struct registry reg;
-	struct status s = { .reg = &reg };
-	int rc = registry_open_readonly(&reg, REGISTRY_DIR);
-	if (rc == 0) {
-		rc = registry_foreach(&reg, print_daemon, &s);
-		registry_close(&reg);
-	}
-	if (rc < 0 && rc != -ENOENT) {
-		fprintf(stderr, "tcplab: cannot read %s: %s\n", REGISTRY_DIR, strerror(-rc));
-		return 1;
-	}
-	if (s.daemons == 0) {
-		printf("tcplabd is not running: start it with `tcplabd` (as root)\n");
-		return 3;
-	}
-	return 0;
-}
+static const struct command commands[] = {
+	{ "status", cmd_status },   { "up", cmd_up },	      { "down", cmd_down },
+	{ "ss", cmd_ss },	    { "get", cmd_get },	      { "set", cmd_set },
+	{ "connect", cmd_sock },    { "listen", cmd_sock },   { "accept", cmd_sock },
+	{ "send", cmd_sock },	    { "recv", cmd_sock },     { "shutdown", cmd_sock },
+	{ "close", cmd_sock },	    { "abort", cmd_sock },    { "handles", cmd_sock },
+	{ "watch", cmd_watch },	    { "flood", cmd_flood },   { "capture", cmd_capture },
+	{ "tour", cmd_tour },	    { "diagram", cmd_diagram }, { "states", cmd_states },
+	{ "sql", cmd_sql },	    { "history", cmd_history },
+};
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	const char *cmd = argv[1];
-	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("tcplab %s\n", TL_VERSION);
-		return 0;
-	}
-	if (strcmp(cmd, "status") == 0) {
-		if (argc > 2) {
-			fprintf(stderr, "tcplab: status takes no arguments: see tcplab --help\n");
-			return 2;
+	enum { OPT_PID = 256, OPT_SOCKET, OPT_COLOR };
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "color", required_argument, NULL, OPT_COLOR },
+		{ "colour", required_argument, NULL, OPT_COLOR },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	opterr = 0;
+	int c;
+	/* "+": stop at the subcommand; its options are its own. */
+	while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_PID: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (end == optarg || *end || v <= 0 || v > 0x3fffffff) {
+				fprintf(stderr, "tcplab: --pid %s: expected a process id\n", optarg);
+				return EXIT_USAGE;
+			}
+			cli.pid = (int)v;
+			break;
 		}
-		return cmd_status();
+		case OPT_SOCKET:
+			cli.socket = optarg;
+			break;
+		case OPT_COLOR:
+			if (strcmp(optarg, "auto") == 0)
+				cli.color = CLI_COLOR_AUTO;
+			else if (strcmp(optarg, "always") == 0)
+				cli.color = CLI_COLOR_ALWAYS;
+			else if (strcmp(optarg, "never") == 0)
+				cli.color = CLI_COLOR_NEVER;
+			else {
+				fprintf(stderr, "tcplab: --color %s: expected auto, always or never\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("tcplab %s\n", TL_VERSION);
+			return EXIT_OK;
+		case ':':
+			fprintf(stderr, "tcplab: option %s needs a value: see tcplab --help\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "tcplab: unknown option %s: see tcplab --help\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		}
 	}
-	if (strcmp(cmd, "sql") == 0)
-		return cmd_sql(argc - 1, argv + 1);
-	if (strcmp(cmd, "history") == 0)
-		return cmd_history(argc - 1, argv + 1);
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[optind];
+	if (strcmp(cmd, "help") == 0) {
+		if (optind + 1 < argc) { /* tcplab help ss == tcplab ss --help */
+			char *sub[] = { argv[optind + 1], "--help", NULL };
+			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+				if (strcmp(commands[i].name, sub[0]) == 0)
+					return commands[i].fn(2, sub);
+		}
+		usage(stdout);
+		return EXIT_OK;
+	}
+	int first = optind;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, cmd) == 0) {
+			optind = 1; /* each subcommand parses its own options */
+			return commands[i].fn(argc - first, argv + first);
+		}
+	}
 	fprintf(stderr, "tcplab: unknown command '%s': see tcplab --help\n", cmd);
-	return 2;
+	return EXIT_USAGE;
 }
