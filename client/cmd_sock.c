@@ -168,11 +168,11 @@ static char *read_stdin(size_t *len)
 int cmd_sock(int argc, char **argv)
 {
 	enum { OPT_LPORT = 256, OPT_JSON };
-	static const struct option longopts[] = {
+	struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "backlog", required_argument, NULL, 'b' },
 		{ "lport", required_argument, NULL, OPT_LPORT },
-		{ "wait", optional_argument, NULL, 'w' },
+		{ "wait", no_argument, NULL, 'w' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "max", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -188,6 +188,8 @@ int cmd_sock(int argc, char **argv)
 	bool w_takes_state = strcmp(cmd, "connect") == 0 || strcmp(cmd, "close") == 0 ||
 			     strcmp(cmd, "abort") == 0;
 	const char *shortopts = w_takes_state ? "+:H:b:w:t:m:nh" : "+:H:b:wt:m:nh";
+	if (w_takes_state)
+		longopts[3].has_arg = required_argument;
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
