@@ -198,6 +198,48 @@ struct link_dir *lab_wire_dir(struct lab_wire *w, enum lab_dir d)
 	return &p->in;
 }
 
+static size_t describe_host(const struct lab_host *h, char *buf, size_t len)
+{
+	char a[16];
+	const char *addr = h->addr ? lab_ip_str(h->addr, a) : "-";
+	int n;
+	if (h->kind == LAB_HOST_STACK)
+		n = snprintf(buf, len, "%s %s", h->name, addr);
+	else if (h->netns_mode == LAB_NETNS_ROOT)
+		n = snprintf(buf, len, "%s %s %s", h->name, h->ifname, addr);
+	else
+		n = snprintf(buf, len, "%s %s/%s %s", h->name, h->netns, h->ifname, addr);
+	return n < 0 ? 0 : TL_MIN((size_t)n, len ? len - 1 : 0);
+}
+
+void lab_seg_describe(const struct lab_segment *seg, char *buf, size_t len)
+{
+	const struct lab_link *l = seg->link;
+	if (!len)
+		return;
+	buf[0] = '\0';
+	size_t used = 0;
+	if (seg->n_ports == 2 && l->kernel_host >= 0 && l->stack_host >= 0) {
+		const struct lab_port *s = &seg->ports[0], *k = &seg->ports[1];
+		if (s->kind != LAB_PORT_STACK) {
+			s = &seg->ports[1];
+			k = &seg->ports[0];
+		}
+		used += describe_host(s->host, buf, len);
+		used += (size_t)snprintf(buf + used, len - used, " <-> ");
+		used = TL_MIN(used, len - 1);
+		describe_host(k->host, buf + used, len - used);
+		return;
+	}
+	for (unsigned i = 0; i < seg->n_ports && used + 1 < len; i++) {
+		if (i) {
+			used += (size_t)snprintf(buf + used, len - used, ", ");
+			used = TL_MIN(used, len - 1);
+		}
+		used += describe_host(seg->ports[i].host, buf + used, len - used);
+	}
+}
+
 void lab_log_links(const struct lab *lab)
 {
 	for (unsigned si = 0; si < lab->n_segs; si++) {

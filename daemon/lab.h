@@ -103,6 +103,11 @@ struct lab {
  * NULL (its pipelines are per sender: seg->ports[].in). */
 struct link_dir *lab_wire_dir(struct lab_wire *w, enum lab_dir d);
 
+/* One line naming a link's hosts, e.g. "stack 198.18.0.1 <-> peer
+ * tcplab-peer/tl0 198.18.0.2" for a kernel and a stack host, else "srv
+ * 198.18.0.1, a tl-a/tl0 198.18.0.2, ..." (truncated to fit buf). */
+void lab_seg_describe(const struct lab_segment *seg, char *buf, size_t len);
+
 /* Why lab_check_names() refused: a live daemon owns a namespace. */
 struct lab_conflict {
 	char netns[LAB_NETNS_MAX];

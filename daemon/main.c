@@ -266,14 +266,11 @@ static void log_ready(const struct options *o, const struct lab *lab)
 {
 	char line[1024];
 	size_t len = 0;
-	for (unsigned i = 0; i < lab->n_wires && len < sizeof(line); i++) {
-		const struct lab_wire *w = &lab->wires[i];
-		char a[16], b[16];
-		len += (size_t)snprintf(line + len, sizeof(line) - len,
-					"%s%s %s <-> %s %s/%s %s", i ? "; " : "", w->host->name,
-					lab_ip_str(w->host->addr, a), w->peer->name,
-					w->peer->netns, w->peer->ifname,
-					lab_ip_str(w->peer->addr, b));
+	for (unsigned i = 0; i < lab->n_segs && len + 1 < sizeof(line); i++) {
+		char seg[512];
+		lab_seg_describe(&lab->segs[i], seg, sizeof(seg));
+		int n = snprintf(line + len, sizeof(line) - len, "%s%s", i ? "; " : "", seg);
+		len = n < 0 ? len : TL_MIN(len + (size_t)n, sizeof(line) - 1);
 	}
 	log_info("ready (pid %d, lab %s): %s", (int)getpid(),
 		 o->lab_path ? o->lab_path : "default", line);
@@ -325,7 +322,7 @@ static void view_on_event(void *ctx, unsigned wire, const struct tl_event *ev)
 /* Under the registry lock: creates the mount directory if needed, claims
  * it and mounts the view with the lab's hosts and links. */
 static int view_start(struct view *v, const char *dir, struct registry *reg,
-		      const struct lab *lab)
+		      struct lab *lab)
 {
 	if (mkdir(dir, 0755) == 0)
 		v->made_dir = true;
@@ -347,19 +344,33 @@ static int view_start(struct view *v, const char *dir, struct registry *reg,
 		log_err("out of memory");
 		return -ENOMEM;
 	}
+	/* Hosts in wire order (fsv_on_event's index is the wire's). */
 	for (unsigned i = 0; i < lab->n_wires; i++) {
-		const struct lab_wire *w = &lab->wires[i];
-		struct fsv_link_source src = { .mtu = w->link->mtu,
-					       .to_peer_dropped = &w->tx_dropped,
-					       .from_peer_errors = &w->rx_errors };
-		char a[16], b[16];
-		snprintf(src.endpoints, sizeof(src.endpoints), "%s %s <-> %s %s/%s %s",
-			 w->host->name, lab_ip_str(w->host->addr, a), w->peer->name,
-			 w->peer->netns, w->peer->ifname, lab_ip_str(w->peer->addr, b));
-		if (fsv_add_host(v->fv, w->host->name, w->st) < 0 ||
-		    fsv_add_link(v->fv, w->link->name, &src) < 0) {
-			log_err("cannot show host %s / link %s in the view (too many, or a duplicate name)",
-				w->host->name, w->link->name);
+		struct lab_wire *w = &lab->wires[i];
+		if (fsv_add_host(v->fv, w->host->name, w->st) < 0) {
+			log_err("cannot show host %s in the view (too many, or a duplicate name)",
+				w->host->name);
+			return -EINVAL;
+		}
+	}
+	for (unsigned i = 0; i < lab->n_segs; i++) {
+		struct lab_segment *seg = &lab->segs[i];
+		struct fsv_link_source src = { .mtu = seg->link->mtu,
+					       .to_peer_dropped = &seg->tx_dropped,
+					       .from_peer_errors = &seg->rx_errors };
+		/* Knob files for a wire of a kernel and a stack host; a larger
+		 * segment's pipelines are per sender (not shown yet). */
+		for (unsigned p = 0; p < seg->n_ports; p++) {
+			if (seg->ports[p].kind != LAB_PORT_STACK)
+				continue;
+			src.dir[LAB_TO_STACK] = lab_wire_dir(seg->ports[p].wire, LAB_TO_STACK);
+			src.dir[LAB_TO_KERNEL] = lab_wire_dir(seg->ports[p].wire, LAB_TO_KERNEL);
+			break;
+		}
+		lab_seg_describe(seg, src.endpoints, sizeof(src.endpoints));
+		if (fsv_add_link(v->fv, seg->link->name, &src) < 0) {
+			log_err("cannot show link %s in the view (too many, or a duplicate name)",
+				seg->link->name);
 			return -EINVAL;
 		}
 	}
