@@ -582,6 +582,14 @@ static tl_usec_t lab_clock_now(void)
 	return (tl_usec_t)ts.tv_sec * TL_USEC_PER_SEC + (tl_usec_t)ts.tv_nsec / 1000;
 }
 
+void lab_stop_services(struct lab *lab, tl_usec_t now)
+{
+	for (unsigned i = 0; lab && i < lab->n_wires; i++) {
+		services_stop(lab->wires[i].svc, now);
+		lab->wires[i].svc = NULL;
+	}
+}
+
 void lab_down(struct lab *lab)
 {
 	if (!lab)
@@ -604,6 +612,7 @@ void lab_down(struct lab *lab)
 	for (unsigned i = lab->n_wires; i-- > 0;) {
 		struct lab_wire *w = &lab->wires[i];
 		services_stop(w->svc, lab_clock_now());
+		w->svc = NULL;
 		if (w->st)
 			stack_free(w->st);
 	}

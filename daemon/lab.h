@@ -152,6 +152,10 @@ void lab_capture_frame(struct lab_wire *w, const uint8_t *frame, size_t len, tl_
  * a reader sees them while the capture runs. */
 void lab_capture_flush(struct lab_wire *w);
 
+/* Stops the built-in services of every stack host (their connections are
+ * aborted, their listeners closed). NULL is fine; lab_down does it too. */
+void lab_stop_services(struct lab *lab, tl_usec_t now);
+
 /* Closes TAPs, frees stacks, deletes namespaces, releases registry entries.
  * Never fails; problems are logged. NULL is fine. */
 void lab_down(struct lab *lab);

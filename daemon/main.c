@@ -512,6 +512,12 @@ int main(int argc, char **argv)
 
 out_lab:
 	control_stop(ctl); /* closes the handles clients made, before the stacks go */
+	if (lp) {
+		/* The services' listeners and connections end now; the flush
+		 * takes those last transitions to the view and the history. */
+		lab_stop_services(lab, loop_now());
+		loop_flush(lp);
+	}
 	loop_free(lp);
 	rec_close(rec); /* writes everything queued: SIGTERM loses no history */
 	registry_lock(&reg);
