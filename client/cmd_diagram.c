@@ -46,6 +46,7 @@ static void usage(FILE *out)
 		"      --absolute     raw sequence numbers (default: relative to each ISN)\n"
 		"      --db FILE      history database (default: the running daemon's)\n"
 		"      --json         the rows as JSON\n"
+		"      --color WHEN   colour states in the terminal: auto, always, never\n"
 		"  -h, --help         show this help\n"
 		"\n"
 		"Solid arrows are recorded segments (what the stack received, with the state\n"
@@ -975,7 +976,7 @@ static int pick(sqlite3 *db, bool last, int port, long long conn_id, const char 
 
 int cmd_diagram(int argc, char **argv)
 {
-	enum { OPT_SVG = 256, OPT_LAST, OPT_CONN_ID, OPT_ABS, OPT_DB, OPT_JSON, OPT_HOST, OPT_RUN };
+	enum { OPT_SVG = 256, OPT_LAST, OPT_CONN_ID, OPT_ABS, OPT_DB, OPT_JSON, OPT_HOST, OPT_RUN, OPT_COLOR };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "svg", no_argument, NULL, OPT_SVG },
@@ -987,6 +988,7 @@ int cmd_diagram(int argc, char **argv)
 		{ "absolute", no_argument, NULL, OPT_ABS },
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1038,6 +1040,12 @@ int cmd_diagram(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = true;
+			break;
+		case OPT_COLOR:
+			if (cli_set_color(optarg) < 0) {
+				fprintf(stderr, "tcplab diagram: --color %s: expected auto, always or never\n", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			usage(stdout);

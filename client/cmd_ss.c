@@ -27,6 +27,7 @@ static void usage(FILE *out)
 		"  -i, --info          TCP internals: rtt/rttvar, rto, mss, cwnd, ssthresh,\n"
 		"                      retransmissions, bytes (like ss -i)\n"
 		"      --json          an array of objects\n"
+		"      --color WHEN    colour the states: auto (terminal), always, never\n"
 		"  -h, --help          show this help\n"
 		"\n"
 		"Example: tcplab ss state time-wait --port 80\n");
@@ -83,7 +84,7 @@ static void info_note(const struct cli_rec *r, char *buf, size_t cap)
 
 int cmd_ss(int argc, char **argv)
 {
-	enum { OPT_SPORT = 256, OPT_DPORT, OPT_JSON };
+	enum { OPT_SPORT = 256, OPT_DPORT, OPT_JSON, OPT_COLOR };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "state", required_argument, NULL, 's' },
@@ -93,6 +94,7 @@ int cmd_ss(int argc, char **argv)
 		{ "dport", required_argument, NULL, OPT_DPORT },
 		{ "info", no_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -154,6 +156,12 @@ int cmd_ss(int argc, char **argv)
 			break; /* ss habits: -tan is what we show anyway */
 		case OPT_JSON:
 			json = true;
+			break;
+		case OPT_COLOR:
+			if (cli_set_color(optarg) < 0) {
+				fprintf(stderr, "tcplab ss: --color %s: expected auto, always or never\n", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			usage(stdout);

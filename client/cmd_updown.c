@@ -185,7 +185,7 @@ int updown_start(const char *lab, const char *mount, const char *db, bool no_his
 	char buf[64];
 	size_t got = 0;
 	long long deadline = now_ms() + timeout_s * 1000LL;
-	bool ready = false;
+	bool ready = false, eof = false;
 	for (;;) {
 		long long left = deadline - now_ms();
 		if (left <= 0)
@@ -197,8 +197,10 @@ int updown_start(const char *lab, const char *mount, const char *db, bool no_his
 		if (rc <= 0)
 			break;
 		ssize_t r = read(pfd[0], buf + got, sizeof(buf) - 1 - got);
-		if (r <= 0)
+		if (r <= 0) {
+			eof = true; /* it closed the fd: it is exiting */
 			break;
+		}
 		got += (size_t)r;
 		buf[got] = '\0';
 		if (strstr(buf, "READY=1")) {
@@ -209,6 +211,14 @@ int updown_start(const char *lab, const char *mount, const char *db, bool no_his
 	close(pfd[0]);
 	if (!ready) {
 		int st;
+		if (eof) { /* give it a moment to finish exiting */
+			int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+			if (pidfd >= 0) {
+				struct pollfd p = { .fd = pidfd, .events = POLLIN };
+				poll(&p, 1, 5000);
+				close(pidfd);
+			}
+		}
 		bool dead = waitpid(pid, &st, WNOHANG) == pid;
 		if (!dead) {
 			kill(pid, SIGTERM);

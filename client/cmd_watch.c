@@ -33,6 +33,7 @@ static void usage(FILE *out)
 		"  -c, --count N      exit after N matching lines\n"
 		"  -t, --timeout S    exit after S seconds (status 0)\n"
 		"      --json         one JSON object per line\n"
+		"      --color WHEN   auto (colours on a terminal), always, never\n"
 		"  -h, --help         show this help\n");
 }
 
@@ -143,7 +144,7 @@ static void on_signal(int sig)
 
 int cmd_watch(int argc, char **argv)
 {
-	enum { OPT_JSON = 256 };
+	enum { OPT_JSON = 256, OPT_COLOR };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "state", required_argument, NULL, 's' },
@@ -151,6 +152,7 @@ int cmd_watch(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -198,6 +200,12 @@ int cmd_watch(int argc, char **argv)
 		}
 		case OPT_JSON:
 			json = true;
+			break;
+		case OPT_COLOR:
+			if (cli_set_color(optarg) < 0) {
+				fprintf(stderr, "tcplab watch: --color %s: expected auto, always or never\n", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -2,6 +2,7 @@
  * daemon through the registry, connecting, and request/reply calls. Every
  * failure is explained in one line that says what to do. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,7 +228,7 @@ int cli_connect(struct cli_conn *c, const char *who)
 			fprintf(stderr, "%s: cannot connect to %s: %s\n", who, c->d.socket, strerror(e));
 		return e == EACCES || e == EPERM ? EXIT_FAIL : EXIT_NOT_RUNNING;
 	}
-	int fd2 = dup(fd);
+	int fd2 = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* children must not hold the session */
 	c->in = fd2 >= 0 ? fdopen(fd2, "r") : NULL;
 	if (!c->in) {
 		if (fd2 >= 0)

@@ -102,13 +102,7 @@ int main(int argc, char **argv)
 			cli.socket = optarg;
 			break;
 		case OPT_COLOR:
-			if (strcmp(optarg, "auto") == 0)
-				cli.color = CLI_COLOR_AUTO;
-			else if (strcmp(optarg, "always") == 0)
-				cli.color = CLI_COLOR_ALWAYS;
-			else if (strcmp(optarg, "never") == 0)
-				cli.color = CLI_COLOR_NEVER;
-			else {
+			if (cli_set_color(optarg) < 0) {
 				fprintf(stderr, "tcplab: --color %s: expected auto, always or never\n",
 					optarg);
 				return EXIT_USAGE;

@@ -184,6 +184,19 @@ const char *state_color(const char *state)
 	}
 }
 
+int cli_set_color(const char *when)
+{
+	if (strcmp(when, "auto") == 0)
+		cli.color = CLI_COLOR_AUTO;
+	else if (strcmp(when, "always") == 0)
+		cli.color = CLI_COLOR_ALWAYS;
+	else if (strcmp(when, "never") == 0)
+		cli.color = CLI_COLOR_NEVER;
+	else
+		return -1;
+	return 0;
+}
+
 int parse_state(const char *s)
 {
 	if (strcasecmp(s, "listening") == 0)

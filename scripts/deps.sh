@@ -20,6 +20,8 @@ packages=(
 	util-linux        # unshare, setpriv, mountpoint (integration tests)
 	procps            # pgrep
 	python3           # scripts/test.sh summary (meson needs it anyway)
+	tcpdump           # client tests: captures, the flood's sources on the wire
+	librsvg2-bin      # rsvg-convert: the client tests render its SVG diagrams to PNG
 )
 
 missing=()
