@@ -16,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include "client.h"
 #include "commands.h"
 #include "history_schema.h"
 #include "tcp_state.h"
@@ -30,6 +31,7 @@ struct history_opts {
 	int64_t since_us;  /* wall clock; INT64_MIN: any */
 	int64_t run;       /* 0: any */
 	int64_t limit;     /* 0: all */
+	bool json;         /* an array of objects, each with its timeline */
 };
 
 static void usage(FILE *out)
@@ -38,7 +40,8 @@ static void usage(FILE *out)
 		"Usage: tcplab history [OPTION]...\n"
 		"Print the timelines of recorded connections (newest last).\n"
 		"\n"
-		"  --db FILE     history database (default " CLIENT_DEFAULT_DB ")\n"
+		"  --db FILE     history database (default: the running tcplabd's, else\n"
+		"                " CLIENT_DEFAULT_DB ")\n"
 		"  --state S     connections that were ever in state S (ESTABLISHED,\n"
 		"                CLOSE_WAIT, TIME_WAIT, SYN_RECV, ... or ss spelling)\n"
 		"  --port P      connections with local or remote port P\n"
@@ -46,6 +49,7 @@ static void usage(FILE *out)
 		"                or a UTC time 2026-11-25T14:00:00 (also with a space)\n"
 		"  --run N       only run N (see `tcplab sql 'SELECT * FROM run_summary'`)\n"
 		"  --limit N     the newest N connections (default %d; 0 = all)\n"
+		"  --json        an array of objects, each with its \"timeline\" array\n"
 		"  -h, --help    show this help\n",
 		HISTORY_DEFAULT_LIMIT);
 }
@@ -132,6 +136,60 @@ static int print_timeline(sqlite3 *db, int64_t conn, int64_t opened_us)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A column as a JSON value: numbers bare, text quoted, NULL as null. */
+static void json_col(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		fputs("null", stdout);
+		break;
+	case SQLITE_INTEGER:
+		printf("%lld", (long long)sqlite3_column_int64(st, i));
+		break;
+	case SQLITE_FLOAT:
+		printf("%.6f", sqlite3_column_double(st, i));
+		break;
+	default:
+		json_str(stdout, col(st, i));
+	}
+}
+
+/* The transitions of one connection as a JSON array. */
+static int print_timeline_json(sqlite3 *db, int64_t conn, int64_t opened_us)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT (time_us - ?2) / 1e6, kind, from_state, to_state, cause_kind, cause,"
+			       " count, seg_flags, seg_seq, seg_ack, seg_len, seg_win"
+			       " FROM transitions WHERE conn = ?1 ORDER BY time_us, id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, conn);
+	sqlite3_bind_int64(st, 2, opened_us);
+	static const char *const keys[] = { "since_open", "kind", "from", "to", "cause_kind",
+					    "cause", "count", "seg_flags", "seg_seq", "seg_ack",
+					    "seg_len", "seg_win" };
+	int rc, n = 0;
+	fputs("[", stdout);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		fputs(n++ ? ",\n    {" : "\n    {", stdout);
+		for (int i = 0; i < 12; i++) {
+			printf("%s\"%s\": ", i ? ", " : "", keys[i]);
+			if (i == 7 && sqlite3_column_type(st, 7) != SQLITE_NULL) {
+				char flags[16];
+				tcp_flags_str((uint8_t)sqlite3_column_int(st, 7), flags);
+				json_str(stdout, flags);
+			} else {
+				json_col(st, i);
+			}
+		}
+		fputs("}", stdout);
+	}
+	fputs(n ? "\n  ]" : "]", stdout);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int list(sqlite3 *db, const struct history_opts *o)
 {
 	char sql[2048];
@@ -175,6 +233,35 @@ static int list(sqlite3 *db, const struct history_opts *o)
 	sqlite3_bind_int64(st, 4, o->run);
 	sqlite3_bind_int64(st, 5, o->limit);
 	int rc, shown = 0;
+	if (o->json)
+		fputs("[", stdout);
+	while (o->json && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		static const char *const keys[] = {
+			"conn", "run", "host", "conn_id", "role", "local", "remote", "opened_at",
+			"seconds", "open", "final_state", "close_cause", "bytes_in", "bytes_out",
+			"segs_in", "segs_out", "retrans", "synack_retrans", "from_cookie", "srtt_us",
+		};
+		fputs(shown++ ? ",\n {" : "\n {", stdout);
+		for (int i = 0; i < 20; i++) {
+			printf("%s\"%s\": ", i ? ", " : "", keys[i]);
+			if (i == 9 || i == 18)
+				fputs(sqlite3_column_int(st, i) ? "true" : "false", stdout);
+			else
+				json_col(st, i);
+		}
+		fputs(",\n  \"timeline\": ", stdout);
+		if (print_timeline_json(db, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 20)) < 0) {
+			fprintf(stderr, "tcplab: history: %s\n", sqlite3_errmsg(db));
+			sqlite3_finalize(st);
+			return 1;
+		}
+		fputs("}", stdout);
+	}
+	if (o->json) {
+		fputs(shown ? "\n]\n" : "]\n", stdout);
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? 0 : 1;
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (shown++)
 			putchar('\n');
@@ -209,7 +296,7 @@ static int list(sqlite3 *db, const struct history_opts *o)
 
 int cmd_history(int argc, char **argv)
 {
-	enum { OPT_DB = 256, OPT_STATE, OPT_PORT, OPT_SINCE, OPT_RUN, OPT_LIMIT };
+	enum { OPT_DB = 256, OPT_STATE, OPT_PORT, OPT_SINCE, OPT_RUN, OPT_LIMIT, OPT_JSON };
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "state", required_argument, NULL, OPT_STATE },
@@ -217,11 +304,13 @@ int cmd_history(int argc, char **argv)
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "run", required_argument, NULL, OPT_RUN },
 		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct history_opts o = { .path = CLIENT_DEFAULT_DB, .port = -1, .since_us = INT64_MIN,
+	struct history_opts o = { .path = NULL, .port = -1, .since_us = INT64_MIN,
 				  .limit = HISTORY_DEFAULT_LIMIT };
+	char dbbuf[4096];
 	const char *since = NULL;
 	int64_t v;
 	int c;
@@ -264,6 +353,9 @@ int cmd_history(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_JSON:
+			o.json = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -281,6 +373,7 @@ int cmd_history(int argc, char **argv)
 			argv[optind]);
 		return 2;
 	}
+	o.path = cli_history_db(o.path, dbbuf, sizeof(dbbuf));
 	sqlite3 *db;
 	char err[1024];
 	if (history_open_readonly(o.path, &db, err, sizeof(err)) < 0) {

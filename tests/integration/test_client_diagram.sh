@@ -31,6 +31,15 @@ done
 [ -n "$row" ] || fail "the echo connection is not in the history"
 note "history connection $row"
 
+# The history listing as JSON: the connection with its timeline.
+tl history --db "$DB" --port 7 --json | python3 -c "
+import json, sys
+c = [x for x in json.load(sys.stdin) if x['conn'] == $row][0]
+assert c['role'] == 'passive' and c['local'] == '198.18.0.1:7' and c['open'] is False, c
+steps = [(t['from'], t['to'], t['seg_flags']) for t in c['timeline'] if t['kind'] == 'state']
+assert steps[:2] == [('LISTEN', 'SYN_RECV', 'S'), ('SYN_RECV', 'ESTABLISHED', '.')], steps
+" || fail "history --json"
+
 # The terminal ladder.
 tl diagram --db "$DB" "$row" >"$T/ladder" || fail "diagram failed"
 grep -q "│" "$T/ladder" && grep -q "▶│" "$T/ladder" && grep -q "│◀" "$T/ladder" ||
