@@ -14,6 +14,7 @@
 
 #include <sqlite3.h>
 
+#include "client.h"
 #include "commands.h"
 #include "history_schema.h"
 
@@ -26,7 +27,8 @@ static void usage(FILE *out)
 		"Run SQL (SELECT and read-only PRAGMAs) on the tcplab history, read-only.\n"
 		"Tables and views: docs/history.md (try \"SELECT * FROM conn_summary\").\n"
 		"\n"
-		"  --db FILE   history database (default " CLIENT_DEFAULT_DB ")\n"
+		"  --db FILE   history database (default: the running tcplabd's, else\n"
+		"              " CLIENT_DEFAULT_DB ")\n"
 		"  --json      JSON: one array of objects per statement\n"
 		"  --csv       CSV with a header line\n"
 		"  -h, --help  show this help\n");
@@ -293,7 +295,8 @@ int cmd_sql(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = CLIENT_DEFAULT_DB;
+	const char *path = NULL;
+	char dbbuf[4096];
 	enum sql_mode mode = MODE_COLUMN;
 	int c;
 	optind = 1;
@@ -329,6 +332,7 @@ int cmd_sql(int argc, char **argv)
 
 	sqlite3 *db;
 	char err[1024];
+	path = cli_history_db(path, dbbuf, sizeof(dbbuf));
 	if (history_open_readonly(path, &db, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tcplab: %s\n", err);
 		return 1;
