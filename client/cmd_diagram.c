@@ -12,6 +12,7 @@
  * the sequence numbers) and the peer's states (a kernel host reports none).
  * Segments that changed no state and carried nothing new (pure ACKs of
  * data, window updates) are not in the history and not drawn. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -43,6 +44,8 @@ static void usage(FILE *out)
 		"      --last         the newest recorded connection (with --port P: on port P)\n"
 		"      --conn-id N    by the stack's connection id (--host H, --run R)\n"
 		"  -p, --port P       with --last: local or remote port P\n"
+		"      --pcap FILE    draw every segment from a capture of the link (tcplab\n"
+		"                     capture), with the states from the history\n"
 		"      --absolute     raw sequence numbers (default: relative to each ISN)\n"
 		"      --db FILE      history database (default: the running daemon's)\n"
 		"      --json         the rows as JSON\n"
@@ -76,6 +79,8 @@ struct dg_row {
 
 struct dg {
 	int64_t conn, run, conn_id;
+	const char *pcap;  /* a capture of the link: draw every segment from it */
+	size_t from_pcap;  /* segments taken from the capture */
 	char host[64], role[16], local[32], remote[32];
 	char stack_init[16], peer_init[16];
 	bool from_cookie, absolute;
@@ -554,6 +559,256 @@ static void seg_label(const struct dg *g, const struct dg_row *r, char *buf, siz
 		snprintf(buf + n, cap - n, " #%u", r->retrans);
 }
 
+/* ---- per-segment records from a capture ---- */
+
+static uint32_t rd32(const uint8_t *p, bool swap)
+{
+	uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return swap ? __builtin_bswap32(v) : v;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The connection's identity and time frame in the capture's terms. */
+struct pc_frame {
+	uint32_t laddr, raddr; /* host order */
+	uint16_t lport, rport;
+	int64_t open_wall;     /* the connection's opening, wall clock us */
+	int64_t lo, hi;        /* relative us window of its segments */
+};
+
+/* Reads the capture's TCP segments of the connection (either direction,
+ * inside the window) as recorded rows. Returns how many, or -errno. */
+static long load_pcap(struct dg *g, const struct pc_frame *f)
+{
+	FILE *in = fopen(g->pcap, "rb");
+	if (!in)
+		return -errno;
+	uint8_t h[24];
+	long n = 0;
+	if (fread(h, 1, sizeof(h), in) != sizeof(h)) {
+		fclose(in);
+		return -EINVAL;
+	}
+	uint32_t magic = rd32(h, false);
+	bool swap = magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1;
+	bool nsec = magic == 0xa1b23c4d || magic == 0x4d3cb2a1;
+	if (!swap && magic != 0xa1b2c3d4 && !nsec) {
+		fclose(in);
+		return -EINVAL;
+	}
+	if (rd32(h + 20, swap) != 1) { /* Ethernet only */
+		fclose(in);
+		return -EPROTONOSUPPORT;
+	}
+	uint8_t rec[16], frame[65536];
+	while (fread(rec, 1, sizeof(rec), in) == sizeof(rec)) {
+		uint32_t caplen = rd32(rec + 8, swap);
+		if (caplen > sizeof(frame) || fread(frame, 1, caplen, in) != caplen)
+			break;
+		int64_t t = (int64_t)rd32(rec, swap) * 1000000 +
+			    (int64_t)rd32(rec + 4, swap) / (nsec ? 1000 : 1) - f->open_wall;
+		if (t < f->lo || t > f->hi)
+			continue;
+		/* Ethernet, IPv4, TCP: check every length before reading. */
+		if (caplen < 14 + 20 || frame[12] != 0x08 || frame[13] != 0x00)
+			continue;
+		const uint8_t *ip = frame + 14;
+		size_t ihl = (size_t)(ip[0] & 0x0f) * 4, tot = (size_t)ip[2] << 8 | ip[3];
+		if ((ip[0] >> 4) != 4 || ip[9] != 6 || ihl < 20 || tot < ihl + 20 || 14 + tot > caplen)
+			continue;
+		const uint8_t *tcp = ip + ihl;
+		size_t doff = (size_t)(tcp[12] >> 4) * 4;
+		if (doff < 20 || ihl + doff > tot)
+			continue;
+		uint32_t src = be32(ip + 12), dst = be32(ip + 16);
+		uint16_t sport = (uint16_t)(tcp[0] << 8 | tcp[1]), dport = (uint16_t)(tcp[2] << 8 | tcp[3]);
+		enum dg_dir dir;
+		if (src == f->laddr && sport == f->lport && dst == f->raddr && dport == f->rport)
+			dir = DG_S2P;
+		else if (src == f->raddr && sport == f->rport && dst == f->laddr && dport == f->lport)
+			dir = DG_P2S;
+		else
+			continue;
+		struct dg_row *r = add_row(g, dir);
+		if (!r)
+			break;
+		r->flags = tcp[13];
+		r->has_seq = true;
+		r->seq = be32(tcp + 4);
+		r->has_ack = (r->flags & TH_ACK) != 0;
+		r->ack = be32(tcp + 8);
+		r->len = (uint32_t)(tot - ihl - doff);
+		r->t_us = t;
+		n++;
+	}
+	fclose(in);
+	return n;
+}
+
+/* Marks retransmissions: a segment that occupies sequence space its side
+ * already sent (counted per starting number, as ↻ #n). */
+static void mark_retrans(struct dg *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		struct dg_row *r = &g->rows[i];
+		if (r->dir == DG_NOTE || !seg_space(r))
+			continue;
+		unsigned k = 0;
+		for (size_t j = 0; j < i; j++) {
+			const struct dg_row *o = &g->rows[j];
+			if (o->dir == r->dir && seg_space(o) && o->seq == r->seq && o->flags == r->flags)
+				k++;
+		}
+		r->retrans = k;
+	}
+}
+
+/* Puts the stack's recorded states on the captured rows: a transition
+ * caused by a segment on that received segment, one caused by a call on
+ * the segment the call sent, anything else as a note at its time. */
+static int merge_transitions(sqlite3 *db, struct dg *g)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT t.time_us - c.opened_us, t.kind, t.from_state, t.to_state,"
+			       " t.cause_kind, t.cause, t.seg_flags, t.seg_seq, t.seg_ack"
+			       " FROM transitions t JOIN connections c ON c.id = t.conn"
+			       " WHERE t.conn = ?1 AND t.kind = 'state' ORDER BY t.time_us, t.id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, g->conn);
+	struct dg_row *notes = NULL;
+	size_t nnotes = 0;
+	size_t last_seg = (size_t)-1;
+	int rc;
+	bool first = true;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t t = sqlite3_column_int64(st, 0);
+		const char *cause_kind = col(st, 4), *cause = col(st, 5), *to = col(st, 3);
+		if (first) {
+			cpy(g->stack_init, sizeof(g->stack_init), col(st, 2));
+			first = false;
+		}
+		size_t hit = (size_t)-1;
+		if (strcmp(cause_kind, "segment") == 0 && sqlite3_column_type(st, 6) != SQLITE_NULL) {
+			uint8_t flags = (uint8_t)sqlite3_column_int(st, 6);
+			uint32_t seq = (uint32_t)sqlite3_column_int64(st, 7), ack = (uint32_t)sqlite3_column_int64(st, 8);
+			for (size_t i = last_seg == (size_t)-1 ? 0 : last_seg; i < g->n && hit == (size_t)-1; i++) {
+				const struct dg_row *r = &g->rows[i];
+				if (r->dir == DG_P2S && r->flags == flags && r->seq == seq &&
+				    (!(flags & TH_ACK) || r->ack == ack) && (!r->stack_state[0] || i == last_seg))
+					hit = i;
+			}
+			if (hit != (size_t)-1)
+				last_seg = hit;
+		} else if (strcmp(cause_kind, "app") == 0) {
+			uint8_t want = strcmp(cause, "connect") == 0 ? TH_SYN
+				       : strcmp(cause, "abort") == 0 || strcmp(cause, "close-unread") == 0 ? TH_RST
+				       : strcmp(cause, "close") == 0 || strcmp(cause, "shutdown") == 0 ? TH_FIN
+																: 0;
+			for (size_t i = 0; want && i < g->n && hit == (size_t)-1; i++) {
+				const struct dg_row *r = &g->rows[i];
+				if (r->dir == DG_S2P && (r->flags & want) && !r->stack_state[0] && r->t_us >= t - 1000)
+					hit = i;
+			}
+			if (hit != (size_t)-1)
+				snprintf(g->rows[hit].note, sizeof(g->rows[hit].note), "%s()", cause);
+		}
+		if (hit != (size_t)-1) {
+			struct dg_row *r = &g->rows[hit];
+			if (r->stack_state[0] && !r->note[0])
+				snprintf(r->note, sizeof(r->note), "via %s", r->stack_state);
+			cpy(r->stack_state, sizeof(r->stack_state), to);
+			continue;
+		}
+		struct dg_row *nn = realloc(notes, (nnotes + 1) * sizeof(*nn));
+		if (!nn)
+			break;
+		notes = nn;
+		struct dg_row *r = &notes[nnotes++];
+		memset(r, 0, sizeof(*r));
+		r->dir = DG_NOTE;
+		r->t_us = t;
+		cpy(r->stack_state, sizeof(r->stack_state), to);
+		const char *why = strcmp(cause, "timewait") == 0	       ? "2 MSL timer expired"
+				  : strcmp(cause, "synack_retries") == 0 ? "tcp_synack_retries exhausted"
+				  : strcmp(cause, "syn_retries") == 0	       ? "tcp_syn_retries exhausted"
+										       : cause;
+		snprintf(r->note, sizeof(r->note), "%s%s%s", strcmp(cause_kind, "timer") == 0 ? "timer: " : "",
+			 why, strcmp(cause_kind, "app") == 0 ? "()" : strcmp(cause_kind, "segment") == 0 ? " (not in the capture)" : "");
+	}
+	sqlite3_finalize(st);
+	/* Notes go in by time (after the segments of the same instant). */
+	if (nnotes) {
+		struct dg_row *all = malloc((g->n + nnotes) * sizeof(*all));
+		if (all) {
+			size_t a = 0, b = 0, k = 0;
+			while (a < g->n || b < nnotes) {
+				bool take_note = b < nnotes && (a == g->n || notes[b].t_us < g->rows[a].t_us);
+				all[k++] = take_note ? notes[b++] : g->rows[a++];
+			}
+			free(g->rows);
+			g->rows = all;
+			g->n = g->cap = k;
+		}
+	}
+	free(notes);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The capture path: rows from the pcap, states from the history. */
+static int load_from_pcap(sqlite3 *db, struct dg *g)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT c.laddr, c.lport, c.raddr, c.rport, c.opened_us + r.wall_offset_us,"
+			       " (SELECT min(time_us) FROM transitions WHERE conn = c.id) - c.opened_us,"
+			       " CASE WHEN c.closed_us IS NULL THEN NULL ELSE c.closed_us - c.opened_us END"
+			       " FROM connections c JOIN runs r ON r.id = c.run WHERE c.id = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, g->conn);
+	struct pc_frame f = { 0 };
+	bool ok = sqlite3_step(st) == SQLITE_ROW;
+	if (ok) {
+		struct in_addr a;
+		ok = inet_pton(AF_INET, col(st, 0), &a) == 1;
+		f.laddr = ntohl(a.s_addr);
+		ok = ok && inet_pton(AF_INET, col(st, 2), &a) == 1;
+		f.raddr = ntohl(a.s_addr);
+		f.lport = (uint16_t)sqlite3_column_int(st, 1);
+		f.rport = (uint16_t)sqlite3_column_int(st, 3);
+		f.open_wall = sqlite3_column_int64(st, 4);
+		f.lo = sqlite3_column_int64(st, 5) - 10000;
+		f.hi = sqlite3_column_type(st, 6) == SQLITE_NULL ? INT64_MAX
+								 : sqlite3_column_int64(st, 6) + 10000;
+	}
+	sqlite3_finalize(st);
+	if (!ok)
+		return -ENOENT;
+	long n = load_pcap(g, &f);
+	if (n < 0)
+		return (int)n;
+	g->from_pcap = (size_t)n;
+	mark_retrans(g);
+	for (size_t i = 0; i < g->n; i++) {
+		const struct dg_row *r = &g->rows[i];
+		if ((r->flags & TH_SYN) && r->dir == DG_P2S && !g->have_irs) {
+			g->irs = r->seq;
+			g->have_irs = true;
+		}
+		if ((r->flags & TH_SYN) && r->dir == DG_S2P && !g->have_iss) {
+			g->iss = r->seq;
+			g->have_iss = true;
+		}
+	}
+	return merge_transitions(db, g);
+}
+
 /* ---- loading ---- */
 
 static int load(sqlite3 *db, struct dg *g)
@@ -579,6 +834,17 @@ static int load(sqlite3 *db, struct dg *g)
 	cpy(g->remote, sizeof(g->remote), col(st, 5));
 	g->from_cookie = sqlite3_column_int(st, 6) != 0;
 	sqlite3_finalize(st);
+	if (g->pcap) {
+		int rc = load_from_pcap(db, g);
+		if (rc < 0)
+			return rc;
+		if (g->from_pcap) {
+			infer_peer(g);
+			return 0;
+		}
+		g->n = 0; /* nothing captured: what the history holds */
+		g->have_irs = g->have_iss = false;
+	}
 	int rc = load_rows(db, g);
 	if (rc < 0)
 		return rc;
@@ -730,9 +996,13 @@ static void render_text(const struct dg *g, FILE *out, bool color)
 	fprintf(out, "%*s\u2575", lead, "");
 	put_n(out, " ", warrow);
 	fputs("\u2575\n", out);
-	fprintf(out,
-		"\u2500\u2500\u25b6 recorded (received by the stack; its state change)   \u254c\u254c\u25b6 inferred from the TCP rules\n"
-		"\u21bb retransmission   \u23f1 timer or call   ~ peer state inferred   seq/ack %s\n",
+	if (g->from_pcap)
+		fprintf(out, "\u2500\u2500\u25b6 every segment of the capture %s; the stack's states from the history\n",
+			g->pcap);
+	else
+		fprintf(out,
+			"\u2500\u2500\u25b6 recorded (received by the stack; its state change)   \u254c\u254c\u25b6 inferred from the TCP rules\n");
+	fprintf(out, "\u21bb retransmission   \u23f1 timer or call   ~ peer state inferred   seq/ack %s\n",
 		g->absolute ? "absolute" : "relative to each side's ISN (--absolute: raw)");
 }
 
@@ -873,12 +1143,15 @@ static void render_svg(const struct dg *g, FILE *out)
 	int ly = bottom + 30;
 	fprintf(out,
 		"<g class=\"legend\" fill=\"#444\"><line x1=\"20\" y1=\"%d\" x2=\"70\" y2=\"%d\" stroke=\"#222\" stroke-width=\"1.6\" marker-end=\"url(#arrow-b)\"/>"
-		"<text x=\"80\" y=\"%d\">recorded: received by the stack, with the state change it caused</text>\n"
+		"<text x=\"80\" y=\"%d\">%s</text>\n"
 		"<line x1=\"20\" y1=\"%d\" x2=\"70\" y2=\"%d\" stroke=\"#888\" stroke-width=\"1.6\" stroke-dasharray=\"6 4\" marker-end=\"url(#arrow-g)\"/>"
 		"<text x=\"80\" y=\"%d\">inferred from the TCP rules (the history does not hold it); ~ peer state inferred</text>\n"
 		"<line x1=\"20\" y1=\"%d\" x2=\"70\" y2=\"%d\" stroke=\"#c00\" stroke-width=\"1.6\" marker-end=\"url(#arrow-r)\"/>"
 		"<text x=\"80\" y=\"%d\">retransmission; seq/ack %s</text></g>\n</svg>\n",
-		ly, ly, ly + 4, ly + 20, ly + 20, ly + 24, ly + 40, ly + 40, ly + 44,
+		ly, ly, ly + 4,
+		g->from_pcap ? "captured: every segment of the link capture, the stack's states from the history"
+			     : "recorded: received by the stack, with the state change it caused",
+		ly + 20, ly + 20, ly + 24, ly + 40, ly + 40, ly + 44,
 		g->absolute ? "absolute" : "relative to each side's ISN");
 }
 
@@ -976,7 +1249,8 @@ static int pick(sqlite3 *db, bool last, int port, long long conn_id, const char 
 
 int cmd_diagram(int argc, char **argv)
 {
-	enum { OPT_SVG = 256, OPT_LAST, OPT_CONN_ID, OPT_ABS, OPT_DB, OPT_JSON, OPT_HOST, OPT_RUN, OPT_COLOR };
+	enum { OPT_SVG = 256, OPT_LAST, OPT_CONN_ID, OPT_ABS, OPT_DB, OPT_JSON, OPT_HOST, OPT_RUN, OPT_COLOR,
+	       OPT_PCAP };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "svg", no_argument, NULL, OPT_SVG },
@@ -989,10 +1263,11 @@ int cmd_diagram(int argc, char **argv)
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "color", required_argument, NULL, OPT_COLOR },
+		{ "pcap", required_argument, NULL, OPT_PCAP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *output = NULL, *dbarg = NULL, *host = NULL;
+	const char *output = NULL, *dbarg = NULL, *host = NULL, *pcap = NULL;
 	bool svg = false, last = false, absolute = false, json = false;
 	long long conn_id = 0, run = 0;
 	int port = 0, c;
@@ -1037,6 +1312,9 @@ int cmd_diagram(int argc, char **argv)
 			break;
 		case OPT_DB:
 			dbarg = optarg;
+			break;
+		case OPT_PCAP:
+			pcap = optarg;
 			break;
 		case OPT_JSON:
 			json = true;
@@ -1085,14 +1363,24 @@ int cmd_diagram(int argc, char **argv)
 		sqlite3_close(db);
 		return EXIT_FAIL;
 	}
-	struct dg g = { .conn = conn, .absolute = absolute };
+	struct dg g = { .conn = conn, .absolute = absolute, .pcap = pcap };
 	int rc = load(db, &g);
 	sqlite3_close(db);
-	if (rc == -ENOENT) {
+	if (rc == -ENOENT && !g.run) {
 		fprintf(stderr, "tcplab diagram: no connection %lld in %s (see tcplab history)\n", conn,
 			dbpath);
+		free(g.rows);
 		return EXIT_FAIL;
 	}
+	if (pcap && rc < 0 && rc != -EIO) {
+		fprintf(stderr, "tcplab diagram: cannot read the capture %s: %s (a pcap of the link: tcplab capture)\n",
+			pcap, strerror(-rc));
+		free(g.rows);
+		return EXIT_FAIL;
+	}
+	if (pcap && g.from_pcap == 0)
+		fprintf(stderr, "tcplab diagram: %s holds no segment of conn %lld: drawing what the history holds\n",
+			pcap, conn);
 	if (rc < 0) {
 		fprintf(stderr, "tcplab diagram: cannot read %s\n", dbpath);
 		free(g.rows);

@@ -20,7 +20,8 @@ DB="$T/history.db"
 tl() { "$TCPLAB" --pid "$PID" --color never "$@"; }
 
 # One recorded connection: handshake, data, the peer closes, the echo
-# service closes too.
+# service closes too; captured as well (for --pcap).
+tl capture start "$T/link.pcap" >/dev/null || fail "capture start"
 echo ping | ip netns exec "$NS" timeout 5 nc -N 198.18.0.1 7 >/dev/null || fail "echo exchange failed"
 row=""
 for _ in $(seq 1 100); do
@@ -29,6 +30,7 @@ for _ in $(seq 1 100); do
 	sleep 0.05
 done
 [ -n "$row" ] || fail "the echo connection is not in the history"
+tl capture stop >/dev/null || fail "capture stop"
 note "history connection $row"
 
 # The history listing as JSON: the connection with its timeline.
@@ -64,6 +66,21 @@ seg = [(r['kind'], r['flags']) for r in d['rows'] if r['kind'] != 'note'][:3]
 assert seg == [('peer-to-stack', 'SYN'), ('stack-to-peer', 'SYN,ACK'), ('peer-to-stack', 'ACK')], seg
 assert d['rows'][0]['inferred'] is False and d['rows'][1]['inferred'] is True, d['rows'][:2]
 " || fail "diagram --json"
+
+# With the capture every segment is drawn from it, both ways, data too,
+# and the stack's states come from the history.
+tl diagram --db "$DB" --pcap "$T/link.pcap" --json "$row" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+seg = [r for r in d['rows'] if r['kind'] != 'note']
+assert not any(r['inferred'] for r in seg), seg
+assert [(r['kind'], r['flags']) for r in seg[:3]] == [('peer-to-stack', 'SYN'), ('stack-to-peer', 'SYN,ACK'), ('peer-to-stack', 'ACK')], seg
+data = [(r['kind'], r['len']) for r in seg if r['len']]
+assert ('peer-to-stack', 5) in data and ('stack-to-peer', 5) in data, data   # ping and its echo
+states = [r['stack_state'] for r in d['rows'] if 'stack_state' in r]
+assert states[:3] == ['SYN_RECV', 'ESTABLISHED', 'CLOSE_WAIT'] and states[-1] == 'CLOSE', states
+" || fail "diagram --pcap"
+note "--pcap: every segment from the capture, states from the history"
 
 # SVG: well-formed, the three segments in order, renders to PNG.
 tl diagram --db "$DB" -o "$T/conn.svg" "$row" >/dev/null || fail "diagram -o failed"
