@@ -17,6 +17,7 @@
 #include "netns.h"
 #include "pcap.h"
 #include "services.h"
+#include "router.h"
 #include "stack.h"
 #include "switch.h"
 #include "tap_io.h"
@@ -203,7 +204,7 @@ static size_t describe_host(const struct lab_host *h, char *buf, size_t len)
 	char a[16];
 	const char *addr = h->addr ? lab_ip_str(h->addr, a) : "-";
 	int n;
-	if (h->kind == LAB_HOST_STACK)
+	if (h->kind != LAB_HOST_KERNEL)
 		n = snprintf(buf, len, "%s %s", h->name, addr);
 	else if (h->netns_mode == LAB_NETNS_ROOT)
 		n = snprintf(buf, len, "%s %s %s", h->name, h->ifname, addr);
@@ -470,6 +471,17 @@ static int seg_up(struct lab *lab, unsigned li, unsigned *wire_of_host, tl_usec_
 	unsigned nth[LAB_DIRS] = { 0, 0 };
 	for (unsigned m = 0; m < seg->n_ports; m++) {
 		struct lab_port *p = &seg->ports[m];
+		if (p->host->kind == LAB_HOST_ROUTER) {
+			const struct lab_router *lr = &lab->cfg.routers[p->host->router];
+			p->kind = LAB_PORT_ROUTER;
+			p->router = lab->routers[p->host->router];
+			for (unsigned i = 0; i < lr->n_ifs; i++)
+				if (&lab->cfg.hosts[lr->ifs[i]] == p->host)
+					p->ifx = i;
+			link_dir_init(&p->in, 0); /* never impaired (see lab.h) */
+			p->in_up = true;
+			continue;
+		}
 		bool stack = p->host->kind == LAB_HOST_STACK;
 		/* Frames from kernel hosts get the to_stack knobs, frames from
 		 * stack hosts the to_kernel ones; every port draws its own
@@ -548,6 +560,40 @@ static int namespaces_up(struct lab *lab, char *err, size_t errlen)
 	return 0;
 }
 
+/* The daemon's routers, before the segments that reach them. */
+static int routers_up(struct lab *lab, tl_usec_t now, char *err, size_t errlen)
+{
+	for (unsigned ri = 0; ri < lab->cfg.n_routers; ri++) {
+		const struct lab_router *lr = &lab->cfg.routers[ri];
+		struct router *r = router_new(lr->name, now);
+		if (!r) {
+			snprintf(err, errlen, "cannot create router %s: out of memory", lr->name);
+			return -ENOMEM;
+		}
+		lab->routers[lab->n_routers++] = r;
+		for (unsigned i = 0; i < lr->n_ifs; i++) {
+			const struct lab_host *h = &lab->cfg.hosts[lr->ifs[i]];
+			if (router_add_if(r, h->mac, h->addr, h->prefix_len,
+					  lab->cfg.links[h->link].mtu) < 0) {
+				snprintf(err, errlen, "router %s: bad interface %s", lr->name, h->name);
+				return -EINVAL;
+			}
+		}
+		for (unsigned k = 0; k < lr->n_routes; k++) {
+			const struct lab_route *rt = &lr->routes[k];
+			if (router_add_route(r, rt->dst, rt->prefix_len, rt->via) < 0) {
+				snprintf(err, errlen, "router %s: bad route on line %d", lr->name,
+					 lr->route_line[k]);
+				return -EINVAL;
+			}
+		}
+		char a[16];
+		log_debug("router %s: %u interfaces, %u routes (first %s)", lr->name, lr->n_ifs,
+			  lr->n_routes, lab_ip_str(lab->cfg.hosts[lr->ifs[0]].addr, a));
+	}
+	return 0;
+}
+
 int lab_up(struct lab **out, const struct lab_config *cfg, struct registry *reg,
 	   tl_usec_t now, char *err, size_t errlen)
 {
@@ -564,6 +610,8 @@ int lab_up(struct lab **out, const struct lab_config *cfg, struct registry *reg,
 		if (lab->cfg.hosts[i].kind == LAB_HOST_STACK)
 			wire_of_host[i] = lab->n_wires++;
 	int rc = namespaces_up(lab, err, errlen);
+	if (rc == 0)
+		rc = routers_up(lab, now, err, errlen);
 	for (unsigned li = 0; rc == 0 && li < lab->cfg.n_links; li++)
 		rc = seg_up(lab, li, wire_of_host, now, err, errlen);
 	if (rc < 0) {
@@ -609,6 +657,8 @@ void lab_down(struct lab *lab)
 		}
 		free(seg->sw);
 	}
+	for (unsigned i = 0; i < lab->n_routers; i++)
+		router_free(lab->routers[i]);
 	for (unsigned i = lab->n_wires; i-- > 0;) {
 		struct lab_wire *w = &lab->wires[i];
 		services_stop(w->svc, lab_clock_now());

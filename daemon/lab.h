@@ -24,6 +24,7 @@ struct lab_capture;
 
 struct lab_segment;
 struct l2switch;
+struct router;
 
 /* One stack host at run time. (Named "wire" from when every link was one
  * kernel host and one stack host: the loop, the view and the control
@@ -51,17 +52,22 @@ enum lab_port_kind {
 	LAB_PORT_TAP = 1, /* a TAP the daemon created (attach tap or bare) */
 	LAB_PORT_PACKET,  /* AF_PACKET on an existing interface */
 	LAB_PORT_STACK,   /* a stack host (wire) */
+	LAB_PORT_ROUTER,  /* an interface of the daemon's router */
 };
 
 /* One attachment of a segment. Frames it sends onto the segment pass its
  * own impairment pipeline `in` (the link's to_stack knobs for kernel
- * hosts, to_kernel for stack hosts), then the switch. Invariants while
- * up: fd >= 0 unless kind is LAB_PORT_STACK (then wire is set); in is
+ * hosts, to_kernel for stack hosts, none for router interfaces: a routed
+ * frame was impaired when its sender put it on its first segment), then
+ * the switch. Invariants while up: fd >= 0 for TAP and packet ports;
+ * wire is set for stack ports, router/ifx for router ports; in is
  * initialised when in_up. */
 struct lab_port {
 	enum lab_port_kind kind;
 	const struct lab_host *host;
 	struct lab_wire *wire;
+	struct router *router;
+	unsigned ifx; /* the router's interface index */
 	int fd;
 	bool offload;  /* fd frames carry a virtio_net_hdr (TSO, checksums) */
 	enum lab_dir dir; /* knobs and seed of `in` */
@@ -95,6 +101,8 @@ struct lab {
 	unsigned n_wires;
 	struct lab_segment segs[LAB_LINKS_MAX];
 	unsigned n_segs;
+	struct router *routers[LAB_ROUTERS_MAX]; /* as lab->cfg.routers */
+	unsigned n_routers;
 };
 
 /* The impairment pipeline of direction d on wire w's link, for the view:

@@ -170,7 +170,7 @@ static int cur_mac(struct cur *c, uint8_t mac[6])
 
 /* ---- parser state ---------------------------------------------------- */
 
-enum section { SEC_NONE, SEC_HOST, SEC_LINK };
+enum section { SEC_NONE, SEC_HOST, SEC_LINK, SEC_ROUTER };
 
 enum lab_key {
 	K_KIND,
@@ -380,6 +380,10 @@ static int end_section(struct parse *ps)
 		}
 		ps->mac_given[ps->index] = kl[K_MAC] != 0;
 	}
+	if (ps->sec == SEC_ROUTER && ps->lab->routers[ps->index].n_ifs == 0)
+		return fail(ps, ps->section_line,
+			    "router '%s' has no 'interface = LINK ADDRESS/PREFIX' line",
+			    ps->lab->routers[ps->index].name);
 	ps->sec = SEC_NONE;
 	return 0;
 }
@@ -395,9 +399,10 @@ static int parse_header(struct parse *ps, struct cur *c)
 	cur_take(c, '[');
 	cur_blanks(c);
 	if (cur_word(c, is_lower, kind, sizeof(kind)) < 0 ||
-	    (strcmp(kind, "host") != 0 && strcmp(kind, "link") != 0))
+	    (strcmp(kind, "host") != 0 && strcmp(kind, "link") != 0 &&
+	     strcmp(kind, "router") != 0))
 		return fail(ps, ps->line,
-			    "unknown section: a section header is [host NAME] or [link NAME]");
+			    "unknown section: a section header is [host NAME], [link NAME] or [router NAME]");
 	cur_blanks(c);
 	rc = cur_word(c, is_name_char, name, sizeof(name));
 	if (rc == -ENOENT)
@@ -429,7 +434,7 @@ static int parse_header(struct parse *ps, struct cur *c)
 		h->line = ps->line;
 		h->link = -1;
 		ps->sec = SEC_HOST;
-	} else {
+	} else if (strcmp(kind, "link") == 0) {
 		for (unsigned i = 0; i < lab->n_links; i++)
 			if (strcmp(lab->links[i].name, name) == 0)
 				return fail(ps, ps->line, "link '%s' is already defined on line %d",
@@ -447,6 +452,19 @@ static int parse_header(struct parse *ps, struct cur *c)
 		for (unsigned d = 0; d < LAB_DIRS; d++)
 			link_dir_init(&ps->dirs[ps->index][d], 0);
 		ps->sec = SEC_LINK;
+	} else {
+		for (unsigned i = 0; i < lab->n_routers; i++)
+			if (strcmp(lab->routers[i].name, name) == 0)
+				return fail(ps, ps->line, "router '%s' is already defined on line %d",
+					    name, lab->routers[i].line);
+		if (lab->n_routers == LAB_ROUTERS_MAX)
+			return fail(ps, ps->line, "too many routers (at most %d)", LAB_ROUTERS_MAX);
+		ps->index = lab->n_routers++;
+		struct lab_router *r = &lab->routers[ps->index];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->name, sizeof(r->name), "%s", name);
+		r->line = ps->line;
+		ps->sec = SEC_ROUTER;
 	}
 	return 0;
 }
@@ -667,9 +685,122 @@ static int parse_link_knob(struct parse *ps, const char *key, struct cur *c)
 	return 0;
 }
 
+/* `interface = LINK ADDR/PREFIX`: the router gets a host on LINK. */
+static int parse_router_if(struct parse *ps, struct lab_router *r, struct cur *c)
+{
+	struct lab_config *lab = ps->lab;
+	char link[LAB_NAME_MAX], ip[16];
+	uint32_t a;
+	unsigned long n;
+	if (cur_word(c, is_name_char, link, sizeof(link)) < 0)
+		return fail(ps, ps->line, "interface must be 'LINK ADDRESS/PREFIX', e.g. 'lan 198.18.0.254/24'");
+	cur_blanks(c);
+	if (cur_ipv4(c, &a) < 0 || !cur_take(c, '/') || cur_num(c, 2, 32, &n) < 0)
+		return fail(ps, ps->line, "interface must be 'LINK ADDRESS/PREFIX', e.g. 'lan 198.18.0.254/24'");
+	if (!in_lab_range(a))
+		return fail(ps, ps->line,
+			    "address %s is outside 198.18.0.0/15: tcplab never sends traffic elsewhere; use 198.18.x.y or 198.19.x.y",
+			    lab_ip_str(a, ip));
+	if (n < LAB_NET_PREFIX || n > 30)
+		return fail(ps, ps->line, "prefix /%lu: use /15 to /30", n);
+	if ((a & ~prefix_mask((unsigned)n)) == 0 || (a | prefix_mask((unsigned)n)) == 0xffffffffu)
+		return fail(ps, ps->line, "address %s is the network or broadcast address of its /%lu subnet",
+			    lab_ip_str(a, ip), n);
+	if (r->n_ifs == LAB_ROUTER_IFS_MAX)
+		return fail(ps, ps->line, "router '%s' has too many interfaces (at most %d)", r->name,
+			    LAB_ROUTER_IFS_MAX);
+	for (unsigned i = 0; i < r->n_ifs; i++)
+		if (strcmp(ps->link_ref[r->ifs[i]], link) == 0)
+			return fail(ps, ps->line, "router '%s' already has an interface on link '%s'",
+				    r->name, link);
+	char hname[LAB_NAME_MAX];
+	if ((size_t)snprintf(hname, sizeof(hname), "%s.%s", r->name, link) >= sizeof(hname))
+		return fail(ps, ps->line, "router name and link name together are longer than %d characters",
+			    LAB_NAME_MAX - 2);
+	for (unsigned i = 0; i < lab->n_hosts; i++)
+		if (strcmp(lab->hosts[i].name, hname) == 0)
+			return fail(ps, ps->line, "host '%s' is already defined on line %d", hname,
+				    lab->hosts[i].line);
+	if (lab->n_hosts == LAB_HOSTS_MAX)
+		return fail(ps, ps->line, "too many hosts (at most %d, router interfaces included)",
+			    LAB_HOSTS_MAX);
+	unsigned hi = lab->n_hosts++;
+	struct lab_host *h = &lab->hosts[hi];
+	memset(h, 0, sizeof(*h));
+	snprintf(h->name, sizeof(h->name), "%s", hname);
+	h->kind = LAB_HOST_ROUTER;
+	h->link = -1;
+	h->addr = a;
+	h->prefix_len = (uint8_t)n;
+	h->router = (int)ps->index;
+	h->line = ps->line;
+	uint8_t mac[6] = { 0x02, 0x74, 0x72, 0x00, (uint8_t)(ps->index + 1), (uint8_t)r->n_ifs };
+	memcpy(h->mac, mac, 6);
+	ps->mac_given[hi] = true;
+	snprintf(ps->link_ref[hi], LAB_NAME_MAX, "%s", link);
+	ps->link_ref_line[hi] = ps->line;
+	r->ifs[r->n_ifs++] = (uint8_t)hi;
+	return 0;
+}
+
+/* `route = NET/PREFIX via GATEWAY`. */
+static int parse_router_route(struct parse *ps, struct lab_router *r, struct cur *c)
+{
+	char word[8], ip[16], net[16];
+	uint32_t dst, via;
+	unsigned long n;
+	static const char usage[] = "route must be 'NET/PREFIX via GATEWAY', e.g. '198.18.2.0/24 via 198.18.1.9'";
+	if (cur_ipv4(c, &dst) < 0 || !cur_take(c, '/') || cur_num(c, 2, 32, &n) < 0)
+		return fail(ps, ps->line, usage);
+	cur_blanks(c);
+	if (cur_word(c, is_lower, word, sizeof(word)) < 0 || strcmp(word, "via") != 0)
+		return fail(ps, ps->line, usage);
+	cur_blanks(c);
+	if (cur_ipv4(c, &via) < 0)
+		return fail(ps, ps->line, usage);
+	if (dst & ~prefix_mask((unsigned)n))
+		return fail(ps, ps->line, "route %s/%lu has host bits set: name the network (e.g. %s/%lu)",
+			    lab_ip_str(dst, ip), n, lab_ip_str(dst & prefix_mask((unsigned)n), net), n);
+	if (!in_lab_range(via) || (n && !in_lab_range(dst)))
+		return fail(ps, ps->line, "routes stay inside 198.18.0.0/15");
+	if (r->n_routes == LAB_ROUTES_MAX)
+		return fail(ps, ps->line, "router '%s' has too many routes (at most %d)", r->name,
+			    LAB_ROUTES_MAX);
+	r->route_line[r->n_routes] = ps->line;
+	r->routes[r->n_routes++] = (struct lab_route){ dst, (uint8_t)n, via };
+	return 0;
+}
+
+static int parse_router_key(struct parse *ps, struct cur *c)
+{
+	char key[16];
+	struct lab_router *r = &ps->lab->routers[ps->index];
+	if (cur_word(c, is_key_char, key, sizeof(key)) < 0)
+		key[0] = '\0';
+	bool is_if = strcmp(key, "interface") == 0, is_route = strcmp(key, "route") == 0;
+	if (!is_if && !is_route)
+		return fail(ps, ps->line,
+			    "unknown key '%s' (router keys: interface = LINK ADDRESS/PREFIX, route = NET/PREFIX via GATEWAY; each may repeat)",
+			    key);
+	cur_blanks(c);
+	if (!cur_take(c, '='))
+		return fail(ps, ps->line, "expected '=' after '%s'", key);
+	cur_blanks(c);
+	int rc = is_if ? parse_router_if(ps, r, c) : parse_router_route(ps, r, c);
+	if (rc < 0)
+		return rc;
+	cur_blanks(c);
+	if (c->left)
+		return fail(ps, ps->line, "unexpected text after the value of '%s': '%.*s'", key,
+			    c->left > 40 ? 40 : (int)c->left, c->p);
+	return 0;
+}
+
 static int parse_assignment(struct parse *ps, struct cur *c)
 {
 	char key[40];
+	if (ps->sec == SEC_ROUTER)
+		return parse_router_key(ps, c);
 	int rc = cur_word(c, ps->sec == SEC_LINK ? is_link_key_char : is_key_char, key,
 			  sizeof(key));
 	if (rc == -ENOENT)
@@ -744,8 +875,10 @@ static int check_lab(struct parse *ps)
 			return fail(ps, h->line, "link '%s' already joins %d hosts (the most a link takes)",
 				    l->name, LAB_PORTS_MAX);
 		l->members[l->n_members++] = (uint8_t)i;
-		int *first = h->kind == LAB_HOST_KERNEL ? &l->kernel_host : &l->stack_host;
-		if (*first < 0)
+		int *first = h->kind == LAB_HOST_KERNEL ? &l->kernel_host
+			   : h->kind == LAB_HOST_STACK  ? &l->stack_host
+							: NULL;
+		if (first && *first < 0)
 			*first = (int)i;
 
 		for (unsigned j = 0; j < i; j++) {
@@ -813,6 +946,23 @@ static int check_lab(struct parse *ps)
 		}
 	}
 
+	for (unsigned ri = 0; ri < lab->n_routers; ri++) {
+		const struct lab_router *r = &lab->routers[ri];
+		for (unsigned k = 0; k < r->n_routes; k++) {
+			const struct lab_route *rt = &r->routes[k];
+			bool on_link = false;
+			for (unsigned i = 0; i < r->n_ifs; i++) {
+				const struct lab_host *h = &lab->hosts[r->ifs[i]];
+				uint32_t mask = prefix_mask(h->prefix_len);
+				on_link |= (rt->via & mask) == (h->addr & mask) && rt->via != h->addr;
+			}
+			if (!on_link)
+				return fail(ps, r->route_line[k],
+					    "gateway %s of router '%s' is on none of its interfaces' subnets",
+					    lab_ip_str(rt->via, a1), r->name);
+		}
+	}
+
 	/* Stack hosts without a mac get a locally administered one (02:74:6c =
 	 * "tl") numbered by position, unless a host chose it explicitly. */
 	for (unsigned i = 0; i < lab->n_hosts; i++) {
@@ -824,8 +974,8 @@ static int check_lab(struct parse *ps)
 	}
 	for (unsigned i = 0; i < lab->n_hosts; i++)
 		for (unsigned j = 0; j < i; j++)
-			if (lab->hosts[i].kind == LAB_HOST_STACK &&
-			    lab->hosts[j].kind == LAB_HOST_STACK &&
+			if (lab->hosts[i].kind != LAB_HOST_KERNEL &&
+			    lab->hosts[j].kind != LAB_HOST_KERNEL &&
 			    memcmp(lab->hosts[i].mac, lab->hosts[j].mac, 6) == 0)
 				return fail(ps, lab->hosts[i].line,
 					    "host '%s' has the same mac %s as host '%s'",

@@ -20,6 +20,9 @@
 #define LAB_HOSTS_MAX 32
 #define LAB_LINKS_MAX 16
 #define LAB_PORTS_MAX 32   /* hosts on one link (= SW_PORTS_MAX) */
+#define LAB_ROUTERS_MAX 4
+#define LAB_ROUTER_IFS_MAX 8     /* = ROUTER_IFS_MAX */
+#define LAB_ROUTES_MAX 32        /* per router (= ROUTER_ROUTES_MAX) */
 #define LAB_LINE_MAX 512   /* longest accepted line, without newline */
 #define LAB_FILE_MAX 65536 /* largest accepted file */
 #define LAB_PATH_MAX 256   /* capture file paths, with NUL */
@@ -35,6 +38,7 @@
 enum lab_host_kind {
 	LAB_HOST_KERNEL = 1, /* a Linux network namespace with a TAP interface */
 	LAB_HOST_STACK,      /* a tcplab userspace stack */
+	LAB_HOST_ROUTER,     /* one interface of a [router], made by the parser */
 };
 
 /* How a kernel host is attached to its link. */
@@ -114,8 +118,31 @@ struct lab_host {
 	enum lab_attach attach;         /* kernel hosts */
 	enum lab_netns_mode netns_mode; /* kernel hosts */
 	int netns_pid;                  /* LAB_NETNS_PID */
+	int router;                     /* router interfaces: index in lab->routers */
 	uint8_t mac[6];              /* stack hosts */
 	int line; /* line of the [host] header */
+};
+
+/* A static route of a router. */
+struct lab_route {
+	uint32_t dst;       /* network, host byte order (no host bits) */
+	uint8_t prefix_len;
+	uint32_t via;       /* on one of the router's subnets */
+};
+
+/* The daemon as an IPv4 router (netemu/router.h) between links. Each
+ * `interface = LINK ADDR/PREFIX` line becomes a host of kind
+ * LAB_HOST_ROUTER named "ROUTER.LINK" (ifs[] index lab->hosts) with MAC
+ * 02:74:72:00:RR:II. Invariants after lab_parse(): 1 <= n_ifs, at most one
+ * interface per link; every route's gateway lies on an interface's subnet. */
+struct lab_router {
+	char name[LAB_NAME_MAX];
+	int line;
+	unsigned n_ifs;
+	uint8_t ifs[LAB_ROUTER_IFS_MAX];
+	unsigned n_routes;
+	struct lab_route routes[LAB_ROUTES_MAX];
+	int route_line[LAB_ROUTES_MAX];
 };
 
 /* True when tcplabd creates (and at exit deletes) the host's namespace. */
@@ -129,6 +156,8 @@ struct lab_config {
 	unsigned n_hosts;
 	struct lab_link links[LAB_LINKS_MAX];
 	unsigned n_links;
+	struct lab_router routers[LAB_ROUTERS_MAX];
+	unsigned n_routers;
 };
 
 /* Where and why parsing failed. line is 0 when no line is to blame (an I/O

@@ -15,6 +15,7 @@
 #include "pktbuf.h"
 #include "recorder.h"
 #include "report.h"
+#include "router.h"
 #include "stack.h"
 #include "switch.h"
 #include "tap_io.h"
@@ -93,6 +94,8 @@ static void rearm(struct loop_seg *ls, tl_usec_t now)
 		dl = TL_MIN(dl, link_dir_next_deadline(&p->in));
 		if (p->kind == LAB_PORT_STACK)
 			dl = TL_MIN(dl, stack_next_deadline(p->wire->st));
+		else if (p->kind == LAB_PORT_ROUTER)
+			dl = TL_MIN(dl, router_next_deadline(p->router));
 	}
 	if (dl == ls->armed)
 		return;
@@ -158,9 +161,47 @@ static void dev_write(struct lab_segment *seg, struct lab_port *p, const struct 
 	}
 }
 
+/* Frames a router made wait in its queues: each segment it is on must
+ * drain them (its own does in its current rounds). */
+static void kick_router(struct loop *lp, const struct router *r, tl_usec_t now)
+{
+	for (unsigned si = 0; si < lp->n_segs; si++) {
+		struct loop_seg *ls = &lp->segs[si];
+		for (unsigned pi = 0; pi < ls->seg->n_ports; pi++) {
+			if (ls->seg->ports[pi].router != r || ls->busy)
+				continue;
+			ls->busy = true;
+			rearm(ls, now);
+			break;
+		}
+	}
+}
+
+/* Onto a router interface: as a NIC without offloads takes it (wire
+ * frames with their checksums filled in). */
+static void router_deliver(struct loop_seg *ls, struct lab_port *p, const struct frame *f)
+{
+	if (f->vh.gso_type == VNET_GSO_NONE && !(f->vh.flags & VNET_F_NEEDS_CSUM)) {
+		router_input(p->router, p->ifx, f->data, f->len, ls->now);
+	} else {
+		struct pktq q = { 0 };
+		vnet_tso_segment(f->data, f->len, f->vh.gso_size, &q);
+		struct pktbuf *pb;
+		while ((pb = pktq_pop(&q))) {
+			router_input(p->router, p->ifx, pb->data, pb->len, ls->now);
+			pktbuf_free(pb);
+		}
+	}
+	kick_router(ls->lp, p->router, ls->now);
+}
+
 static void deliver(struct loop_seg *ls, unsigned pi, const struct frame *f)
 {
 	struct lab_port *p = &ls->seg->ports[pi];
+	if (p->kind == LAB_PORT_ROUTER) {
+		router_deliver(ls, p, f);
+		return;
+	}
 	if (p->kind != LAB_PORT_STACK) {
 		dev_write(ls->seg, p, f);
 		return;
@@ -231,6 +272,25 @@ static bool stack_out(struct loop_seg *ls, unsigned pi)
 	return moved;
 }
 
+/* What the router queued on this port's interface: onto the segment. */
+static bool router_out(struct loop_seg *ls, unsigned pi)
+{
+	struct lab_port *p = &ls->seg->ports[pi];
+	struct pktbuf *pb;
+	bool moved = false;
+	while ((pb = router_pop_output(p->router, p->ifx))) {
+		moved = true;
+		if (!link_dir_bypass(&p->in, pb->len)) {
+			pipeline_input(ls, p, pb);
+			continue;
+		}
+		struct frame f = { pb->data, pb->len, { 0 } };
+		forward(ls, pi, &f);
+		pktbuf_free(pb);
+	}
+	return moved;
+}
+
 static void stack_events(struct loop *lp, struct lab_wire *w)
 {
 	struct loop_wire *lw = &lp->wires[w - lp->lab->wires];
@@ -271,6 +331,8 @@ static void drain(struct loop_seg *ls, tl_usec_t now)
 				moved = true;
 			}
 			if (p->kind == LAB_PORT_STACK && stack_out(ls, pi))
+				moved = true;
+			if (p->kind == LAB_PORT_ROUTER && router_out(ls, pi))
 				moved = true;
 		}
 	}
@@ -360,9 +422,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	struct loop_seg *ls = arg;
 	ls->armed = TL_NEVER; /* it fired: no longer pending */
 	tl_usec_t now = loop_now();
-	for (unsigned pi = 0; pi < ls->seg->n_ports; pi++)
-		if (ls->seg->ports[pi].kind == LAB_PORT_STACK)
-			stack_poll(ls->seg->ports[pi].wire->st, now);
+	for (unsigned pi = 0; pi < ls->seg->n_ports; pi++) {
+		struct lab_port *p = &ls->seg->ports[pi];
+		if (p->kind == LAB_PORT_STACK)
+			stack_poll(p->wire->st, now);
+		else if (p->kind == LAB_PORT_ROUTER)
+			router_poll(p->router, now);
+	}
 	drain(ls, now);
 }
 
@@ -440,7 +506,10 @@ struct loop *loop_new(struct lab *lab, struct recorder *rec, char *err, size_t e
 		for (unsigned i = 0; i < lab->cfg.n_hosts; i++) {
 			const struct lab_host *h = &lab->cfg.hosts[i];
 			rec_add_host(rec, (uint16_t)(i + 1), h->name,
-				     h->kind == LAB_HOST_STACK ? "stack" : "kernel", h->addr);
+				     h->kind == LAB_HOST_STACK    ? "stack"
+				     : h->kind == LAB_HOST_ROUTER ? "router"
+								  : "kernel",
+				     h->addr);
 		}
 		struct timeval period = { .tv_sec = LOOP_SNAPSHOT_SEC };
 		lp->snapshot = event_new(lp->base, -1, EV_PERSIST, on_snapshot, lp);

@@ -162,6 +162,47 @@ static void test_lab_segment_joins_kernel_stack_bare_packet(void **state)
 	assert_false(lab_host_owns_netns(host("srv")));
 }
 
+/* A router between two links: each `interface` line makes a host on its
+ * link (named ROUTER.LINK, MAC 02:74:72:00:RR:II), routes are kept in
+ * order, and the hosts behind it use it as their gateway. */
+static void test_lab_router_between_links(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"[link lan]\n[link wan]\n"
+		"[host a]\nkind = kernel\nlink = lan\nnetns = tl-a\naddress = 198.18.0.2/24\ngateway = 198.18.0.254\n"
+		"[host srv]\nkind = stack\nlink = wan\naddress = 198.18.1.1/24\ngateway = 198.18.1.254\n"
+		"[router r1]\n"
+		"interface = lan 198.18.0.254/24\n"
+		"interface = wan 198.18.1.254/24\n"
+		"route = 198.18.2.0/24 via 198.18.1.9\n"
+		"route = 198.19.0.0/16 via 198.18.0.9\n";
+	struct lab_error err;
+	int rc = parse(text, &err);
+	if (rc != 0)
+		fail_msg("line %d: %s", err.line, err.msg);
+	assert_int_equal(lab.n_routers, 1);
+	const struct lab_router *r = &lab.routers[0];
+	assert_string_equal(r->name, "r1");
+	assert_int_equal(r->n_ifs, 2);
+	const struct lab_host *l = host("r1.lan"), *w = host("r1.wan");
+	assert_ptr_equal(&lab.hosts[r->ifs[0]], l);
+	assert_ptr_equal(&lab.hosts[r->ifs[1]], w);
+	assert_int_equal(l->kind, LAB_HOST_ROUTER);
+	assert_int_equal(l->addr, IP(198, 18, 0, 254));
+	assert_string_equal(lab.links[l->link].name, "lan");
+	assert_string_equal(lab.links[w->link].name, "wan");
+	static const uint8_t mac1[6] = { 0x02, 0x74, 0x72, 0x00, 0x01, 0x01 };
+	assert_memory_equal(w->mac, mac1, 6);
+	assert_int_equal(lab.links[0].n_members, 2);
+	assert_int_equal(lab.links[0].stack_host, -1); /* a router interface is neither */
+	assert_int_equal(r->n_routes, 2);
+	assert_int_equal(r->routes[0].dst, IP(198, 18, 2, 0));
+	assert_int_equal(r->routes[0].prefix_len, 24);
+	assert_int_equal(r->routes[0].via, IP(198, 18, 1, 9));
+	assert_int_equal(r->routes[1].prefix_len, 16);
+}
+
 /* Lines 1..10 of a minimal good lab; rows append or substitute. */
 #define L1 "[link l0]\n"
 #define S(addr) "[host s]\nkind = stack\nlink = l0\naddress = " addr "\n" /* 2-5 */
@@ -216,7 +257,7 @@ static const struct bad_row bad_rows[] = {
 	{ "unknown key", GOOD "colour = blue\n", 11, "unknown key 'colour'" },
 	{ "missing '='", GOOD "gateway 198.18.0.1\n", 11, "expected '='" },
 	{ "key before any section", "kind = stack\n" GOOD, 1, "before any section" },
-	{ "unknown section", GOOD "[switch sw0]\n", 11, "[host NAME] or [link NAME]" },
+	{ "unknown section", GOOD "[switch sw0]\n", 11, "[link NAME] or [router NAME]" },
 	{ "section without name", GOOD "[host]\n", 11, "needs a name" },
 	{ "unclosed section header", GOOD "[host x\n", 11, "expected ']'" },
 	{ "key set twice", GOOD "address = 198.18.0.3/24\n", 11, "already set on line 10" },
@@ -239,6 +280,22 @@ static const struct bad_row bad_rows[] = {
 	  "[link l0]\ncapture = /tmp/tl-x.pcap\n" K("198.18.0.2/24")
 	  "[host k2]\nkind = kernel\nlink = l0\nnetns = tl-test2\naddress = 198.18.0.3/24\n",
 	  1, "no stack host" },
+	/* Routers. */
+	{ "router without interface", GOOD "[router r]\n", 11, "no 'interface = LINK" },
+	{ "router interface without prefix", GOOD "[router r]\ninterface = l0 198.18.0.254\n", 12,
+	  "LINK ADDRESS/PREFIX" },
+	{ "router on an undefined link", GOOD "[router r]\ninterface = l9 198.18.9.254/24\n", 12,
+	  "link 'l9' is not defined" },
+	{ "router twice on a link", GOOD "[router r]\ninterface = l0 198.18.0.254/24\ninterface = l0 198.18.0.253/24\n",
+	  13, "already has an interface on link 'l0'" },
+	{ "router address used twice", GOOD "[router r]\ninterface = l0 198.18.0.2/24\n", 12,
+	  "already used" },
+	{ "route with host bits", GOOD "[router r]\ninterface = l0 198.18.0.254/24\nroute = 198.18.2.1/24 via 198.18.0.9\n",
+	  13, "host bits" },
+	{ "route via an unreachable gateway", GOOD "[router r]\ninterface = l0 198.18.0.254/24\nroute = 198.18.2.0/24 via 198.18.5.9\n",
+	  13, "none of its interfaces' subnets" },
+	{ "unknown router key", GOOD "[router r]\ninterface = l0 198.18.0.254/24\nmtu = 1400\n", 13,
+	  "router keys" },
 	/* Attachments of kernel hosts. */
 	{ "bare attachment with an address", GOOD "attach = bare\n", 10, "no address" },
 	{ "unknown attachment", GOOD "attach = wifi\n", 11, "'tap' (default), 'bare'" },
@@ -408,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_lab_good_file_two_links),
 		cmocka_unit_test(test_lab_link_impairments_per_direction),
 		cmocka_unit_test(test_lab_segment_joins_kernel_stack_bare_packet),
+		cmocka_unit_test(test_lab_router_between_links),
 		cmocka_unit_test(test_lab_errors_name_their_line),
 		cmocka_unit_test(test_lab_parser_respects_length),
 		cmocka_unit_test(test_lab_load_missing_file),
