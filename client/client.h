@@ -186,8 +186,9 @@ static inline void cpy(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-/* cmd_diagram.c: the terminal ladder diagram of history connection conn. */
-int diagram_print(const char *dbpath, long long conn, FILE *out, bool color);
+/* cmd_diagram.c: the terminal ladder diagram of history connection conn
+ * (every segment from pcap, a capture of the link, if not NULL). */
+int diagram_print(const char *dbpath, long long conn, const char *pcap, FILE *out, bool color);
 
 /* Monotonic milliseconds. */
 long long now_ms(void);

@@ -1200,7 +1200,7 @@ static void render_json(const struct dg *g, FILE *out)
 	fputs("\n]}\n", out);
 }
 
-int diagram_print(const char *dbpath, long long conn, FILE *out, bool color)
+int diagram_print(const char *dbpath, long long conn, const char *pcap, FILE *out, bool color)
 {
 	sqlite3 *db;
 	char err[1024];
@@ -1208,7 +1208,7 @@ int diagram_print(const char *dbpath, long long conn, FILE *out, bool color)
 		fprintf(stderr, "tcplab diagram: %s\n", err);
 		return EXIT_FAIL;
 	}
-	struct dg g = { .conn = conn };
+	struct dg g = { .conn = conn, .pcap = pcap };
 	int rc = load(db, &g);
 	sqlite3_close(db);
 	if (rc == 0)

@@ -88,6 +88,8 @@ struct tour {
 	int listen_port;  /* the tour's listener for steps 1-3 and 5 */
 	char listener[24];
 	char orig[3][64]; /* restore_names' values before the tour */
+	bool link_busy;   /* the link was already being captured: leave it */
+	char pcap[PATH_MAX]; /* the tour's capture of the link ("" = none) */
 	/* Handed from step 1 to steps 2 and 3. */
 	struct kproc *k1; /* the kernel client of conn1 */
 	char conn1[24];   /* the stack's accepted side of it */
@@ -710,14 +712,17 @@ static void show_history_timeline(struct tour *t, long long row, int port)
 
 static void show_diagram(struct tour *t, long long row)
 {
-	hint(t, "tcplab diagram %lld            # -o conn%lld.svg for a picture", row, row);
+	if (t->pcap[0])
+		hint(t, "tcplab diagram --pcap %s %lld   # -o conn%lld.svg for a picture", t->pcap, row, row);
+	else
+		hint(t, "tcplab diagram %lld            # -o conn%lld.svg for a picture", row, row);
 	fflush(stdout);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
 	if (!m)
 		return;
-	diagram_print(t->db, row, m, t->color);
+	diagram_print(t->db, row, t->pcap[0] ? t->pcap : NULL, m, t->color);
 	fclose(m);
 	block(buf);
 	free(buf);
@@ -841,8 +846,12 @@ static void step_close_peer_first(struct tour *t)
 				    " ('ESTABLISHED>CLOSE_WAIT', 'CLOSE_WAIT>LAST_ACK', 'LAST_ACK>CLOSE')",
 				    row, NULL);
 		check(t, n == 3, "the history holds ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSE");
-		para("And as a ladder diagram (the history records what the stack received; the "
-		     "stack's own segments and the kernel's states are inferred):");
+		if (t->pcap[0])
+			para("And as a ladder diagram: every segment from the tour's capture of the "
+			     "link, the stack's states from the history, the kernel's inferred (~):");
+		else
+			para("And as a ladder diagram (the history records what the stack received; "
+			     "the stack's own segments and the kernel's states are inferred):");
 		show_diagram(t, row);
 	} else if (t->db[0]) {
 		check(t, false, "conn %s is in the history", id);
@@ -1176,6 +1185,7 @@ static int pick_link(struct tour *t)
 		cpy(t->peer_addr, sizeof(t->peer_addr), rec_str(r, "peer_addr", ""));
 		cpy(t->netns, sizeof(t->netns), rec_str(r, "netns", ""));
 		cpy(t->link, sizeof(t->link), rec_str(r, "name", ""));
+		t->link_busy = strcmp(rec_str(r, "capturing", "0"), "1") == 0;
 	}
 	reply_free(&rep);
 	return rc;
@@ -1208,6 +1218,37 @@ static int open_listener(struct tour *t)
 			return rc;
 	}
 	return -EADDRINUSE;
+}
+
+/* The tour captures the link so that its diagrams show every segment
+ * (unless someone already captures it: a restart would truncate theirs). */
+static void link_capture(struct tour *t, bool start)
+{
+	if (start && t->link_busy)
+		return;
+	if (!start && !t->pcap[0])
+		return;
+	if (start)
+		snprintf(t->pcap, sizeof(t->pcap), "/tmp/tcplab-tour.%d.pcap", (int)getpid());
+	struct strbuf req = { 0 };
+	struct cli_reply rep;
+	req_begin(&req, "capture");
+	req_pos(&req, t->link);
+	req_pos(&req, start ? "start" : "stop");
+	if (start)
+		req_pos(&req, t->pcap);
+	int rc = ctl_call(&t->c, &req, &rep);
+	reply_free(&rep);
+	if (start && rc == 0)
+		hint(t, "tcplab capture %s start %s   # every frame, for the diagrams", t->link, t->pcap);
+	else if (start)
+		t->pcap[0] = '\0';
+	if (!start) {
+		unlink(t->pcap);
+		printf("  removed the tour's capture %s (keep your own: tcplab capture start FILE)\n",
+		       t->pcap);
+		t->pcap[0] = '\0';
+	}
 }
 
 static void restore(struct tour *t)
@@ -1377,6 +1418,7 @@ int cmd_tour(int argc, char **argv)
 		goto out_restore;
 	}
 	printf("  (the tour's listener: conn %s on port %d)\n", t->listener, t->listen_port);
+	link_capture(t, true);
 	fflush(stdout);
 
 	void (*const steps[TOUR_STEPS + 1])(struct tour *) = {
@@ -1397,6 +1439,7 @@ out_restore:
 	printf("\n%s== the end ==%s\n\n", t->color ? "\033[1;37m" : "", t->color ? ANSI_RESET : "");
 	restore(t);
 	reap_all(t);
+	link_capture(t, false);
 	if (interrupted)
 		printf("  interrupted\n");
 	printf("  %d checks, %d failed%s\n", t->checks, t->failures,
