@@ -46,6 +46,7 @@ struct tcp_cubic {
 	tl_usec_t epoch_start;  /* when the current epoch began */
 	uint32_t ack_cnt;       /* segments acked toward the next W_est step */
 	uint32_t tcp_cwnd;      /* W_est, the Reno-friendly estimate */
+	uint32_t delay_min_us;  /* HyStart: the lowest smoothed RTT seen */
 };
 
 /* One connection's congestion state. Invariants: ops != NULL, cwnd >= 1,

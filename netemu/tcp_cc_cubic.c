@@ -102,9 +102,35 @@ static uint32_t cubic_acks_per_increment(struct tcp_cc *cc, uint32_t acked,
 	return cnt < 2 ? 2 : cnt;
 }
 
+/* Linux CUBIC's HyStart (delay increase, as in RFC 9406): slow start ends
+ * once the RTT has grown by an eighth of its minimum (clamped to 4..16 ms),
+ * i.e. when a queue starts building, instead of doubling until the queue
+ * overflows and a whole window's worth is lost. We compare the smoothed
+ * RTT, which lags a little behind Linux's per-round minimum. */
+#define HYSTART_LOW_WINDOW 16
+#define HYSTART_DELAY_MIN_US 4000u
+#define HYSTART_DELAY_MAX_US 16000u
+
+static void hystart_update(struct tcp_cc *cc, uint32_t srtt_us)
+{
+	struct tcp_cubic *ca = &cc->priv.cubic;
+	if (srtt_us == 0)
+		return;
+	if (!ca->delay_min_us || srtt_us < ca->delay_min_us)
+		ca->delay_min_us = srtt_us;
+	if (cc->cwnd < HYSTART_LOW_WINDOW)
+		return;
+	uint32_t thresh = TL_MIN(TL_MAX(ca->delay_min_us / 8, HYSTART_DELAY_MIN_US),
+				 HYSTART_DELAY_MAX_US);
+	if (srtt_us >= ca->delay_min_us + thresh)
+		cc->ssthresh = cc->cwnd; /* leave slow start here */
+}
+
 static void cubic_cong_avoid(struct tcp_cc *cc, uint32_t acked, uint32_t srtt_us,
 			     tl_usec_t now)
 {
+	if (tcp_cc_in_slow_start(cc))
+		hystart_update(cc, srtt_us);
 	if (tcp_cc_in_slow_start(cc)) {
 		acked = tcp_cc_slow_start(cc, acked);
 		if (acked == 0)

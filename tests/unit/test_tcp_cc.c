@@ -231,6 +231,30 @@ static void test_rfc9438_window_follows_cubic_curve(void **state)
 	assert_true(k > 4.2 && k < 4.25);
 }
 
+/* Linux CUBIC HyStart (RFC 9406 delay increase): slow start ends when the
+ * RTT grows by max(4 ms, min RTT / 8) once cwnd >= 16, not at the first
+ * loss; with a steady RTT slow start goes on doubling. Reno has no HyStart. */
+static void test_linux_cubic_hystart_leaves_slow_start_on_delay(void **state)
+{
+	(void)state;
+	struct tcp_cc cc;
+	assert_int_equal(tcp_cc_init(&cc, "cubic", 10, 0), 0);
+	for (int i = 0; i < 10; i++)
+		tcp_cc_on_ack(&cc, 1, 10000, 1000 * (tl_usec_t)i);
+	assert_int_equal(cc.cwnd, 20);               /* steady 10 ms: still doubling */
+	assert_true(tcp_cc_in_slow_start(&cc));
+	tcp_cc_on_ack(&cc, 1, 13000, 20000);         /* +3 ms: under the 4 ms floor */
+	assert_true(tcp_cc_in_slow_start(&cc));
+	tcp_cc_on_ack(&cc, 1, 14500, 21000);         /* +4.5 ms: a queue is building */
+	assert_false(tcp_cc_in_slow_start(&cc));
+	assert_int_equal(cc.ssthresh, 21);
+
+	assert_int_equal(tcp_cc_init(&cc, "reno", 20, 0), 0);
+	tcp_cc_on_ack(&cc, 1, 10000, 0);
+	tcp_cc_on_ack(&cc, 1, 50000, 1000);
+	assert_true(tcp_cc_in_slow_start(&cc));
+}
+
 /* RFC 9438 §4.7: a loss before regaining the previous W_max lowers the
  * plateau to cwnd (1 + beta) / 2, so the flow yields to newcomers. */
 static void test_rfc9438_fast_convergence(void **state)
@@ -328,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_rfc9438_multiplicative_decrease_beta),
 		cmocka_unit_test(test_rfc9438_window_follows_cubic_curve),
 		cmocka_unit_test(test_rfc9438_fast_convergence),
+		cmocka_unit_test(test_linux_cubic_hystart_leaves_slow_start_on_delay),
 		cmocka_unit_test(test_rfc9438_reno_friendly_region),
 		cmocka_unit_test(test_rfc9438_after_timeout_curve_restarts),
 	};
