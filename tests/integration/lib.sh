@@ -112,6 +112,27 @@ gateway = 198.18.0.1
 LAB
 }
 
+# link_lab FILE NETNS KNOB-LINES: the default lab shape whose link carries
+# impairment knobs (KNOB-LINES with \n between lines, e.g. 'delay = 50ms').
+link_lab() {
+	printf '[link l0]\n%b\n' "$3" >"$1"
+	cat >>"$1" <<LAB
+[host stack]
+kind = stack
+link = l0
+address = 198.18.0.1/24
+mac = 02:74:6c:00:00:01
+
+[host peer]
+kind = kernel
+link = l0
+netns = $2
+interface = tl0
+address = 198.18.0.2/24
+gateway = 198.18.0.1
+LAB
+}
+
 # start_daemon TAG LAB [ARGS...]: starts tcplabd in the background, logs in
 # $T/TAG.log, and waits (bounded) for READY=1 on --ready-fd. Sets DPID.
 # Returns non-zero if the daemon exits or stalls before it is ready.

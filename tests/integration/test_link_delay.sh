@@ -8,25 +8,6 @@ setup ldelay
 NS=$(new_ns ldelay)
 MAC=02:74:6c:00:00:01
 
-link_lab() {
-	printf '[link l0]\n%b\n' "$3" >"$1"
-	cat >>"$1" <<LAB
-[host stack]
-kind = stack
-link = l0
-address = 198.18.0.1/24
-mac = $MAC
-
-[host peer]
-kind = kernel
-link = l0
-netns = $2
-interface = tl0
-address = 198.18.0.2/24
-gateway = 198.18.0.1
-LAB
-}
-
 link_lab "$T/lab" "$NS" 'delay = 50ms'
 start_daemon main "$T/lab" || fail "tcplabd did not become ready"
 ip -n "$NS" neigh replace 198.18.0.1 lladdr "$MAC" dev tl0 nud permanent ||

@@ -8,26 +8,6 @@ setup lloss
 NS=$(new_ns lloss)
 MAC=02:74:6c:00:00:01
 
-# link_lab FILE NETNS KNOB-LINES: the default lab shape with impairments.
-link_lab() {
-	printf '[link l0]\n%b\n' "$3" >"$1"
-	cat >>"$1" <<LAB
-[host stack]
-kind = stack
-link = l0
-address = 198.18.0.1/24
-mac = $MAC
-
-[host peer]
-kind = kernel
-link = l0
-netns = $2
-interface = tl0
-address = 198.18.0.2/24
-gateway = 198.18.0.1
-LAB
-}
-
 link_lab "$T/lab" "$NS" 'to_stack.loss = 10%\nseed = 1001'
 start_daemon main "$T/lab" || fail "tcplabd did not become ready"
 grep -q "link l0: to_stack loss=10%; to_kernel none" "$T/main.log" ||

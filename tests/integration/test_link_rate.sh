@@ -11,25 +11,6 @@ setup lrate
 NS=$(new_ns lrate)
 MAC=02:74:6c:00:00:01
 
-link_lab() {
-	printf '[link l0]\n%b\n' "$3" >"$1"
-	cat >>"$1" <<LAB
-[host stack]
-kind = stack
-link = l0
-address = 198.18.0.1/24
-mac = $MAC
-
-[host peer]
-kind = kernel
-link = l0
-netns = $2
-interface = tl0
-address = 198.18.0.2/24
-gateway = 198.18.0.1
-LAB
-}
-
 # Mbit/s from BYTES and SECONDS; fails unless 9..11.
 check_rate() {
 	local what=$1 bytes=$2 secs=$3 mbit

@@ -7,24 +7,6 @@ require ping
 setup lseed
 NS=$(new_ns lseed)
 
-link_lab() {
-	printf '[link l0]\n%b\n' "$3" >"$1"
-	cat >>"$1" <<LAB
-[host stack]
-kind = stack
-link = l0
-address = 198.18.0.1/24
-
-[host peer]
-kind = kernel
-link = l0
-netns = $2
-interface = tl0
-address = 198.18.0.2/24
-gateway = 198.18.0.1
-LAB
-}
-
 # run TAG SEED: 300 pings; writes the lost sequence numbers to $T/TAG.lost.
 # The kernel resolves the stack's MAC with its first frame (an ARP request
 # on the lossy path, the same in every run) and needs no other ARP for

@@ -8,24 +8,6 @@ require nc sha256sum
 setup ltcp
 NS=$(new_ns ltcp)
 
-link_lab() {
-	printf '[link l0]\n%b\n' "$3" >"$1"
-	cat >>"$1" <<LAB
-[host stack]
-kind = stack
-link = l0
-address = 198.18.0.1/24
-
-[host peer]
-kind = kernel
-link = l0
-netns = $2
-interface = tl0
-address = 198.18.0.2/24
-gateway = 198.18.0.1
-LAB
-}
-
 link_lab "$T/lab" "$NS" 'delay = 2ms\nloss = 1%\nreorder = 10%\nseed = 99'
 start_daemon main "$T/lab" || fail "tcplabd did not become ready"
 
