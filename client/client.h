@@ -29,8 +29,9 @@ struct cli_opts {
 };
 extern struct cli_opts cli;
 
-/* --color WHEN (auto, always, never); -1 if WHEN is none of them. */
-int cli_set_color(const char *when);
+/* --color WHEN (auto, always, never); -1, with a usage line naming `cmd`
+ * ("tcplab watch") on stderr, if WHEN is none of them. */
+int cli_set_color(const char *cmd, const char *when);
 
 /* Whether stream f should get ANSI colours (--color, NO_COLOR, isatty). */
 bool cli_use_color(FILE *f);

@@ -1320,10 +1320,8 @@ int cmd_diagram(int argc, char **argv)
 			json = true;
 			break;
 		case OPT_COLOR:
-			if (cli_set_color(optarg) < 0) {
-				fprintf(stderr, "tcplab diagram: --color %s: expected auto, always or never\n", optarg);
+			if (cli_set_color("tcplab diagram", optarg) < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -158,10 +158,8 @@ int cmd_ss(int argc, char **argv)
 			json = true;
 			break;
 		case OPT_COLOR:
-			if (cli_set_color(optarg) < 0) {
-				fprintf(stderr, "tcplab ss: --color %s: expected auto, always or never\n", optarg);
+			if (cli_set_color("tcplab ss", optarg) < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			usage(stdout);

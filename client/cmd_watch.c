@@ -202,10 +202,8 @@ int cmd_watch(int argc, char **argv)
 			json = true;
 			break;
 		case OPT_COLOR:
-			if (cli_set_color(optarg) < 0) {
-				fprintf(stderr, "tcplab watch: --color %s: expected auto, always or never\n", optarg);
+			if (cli_set_color("tcplab watch", optarg) < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			usage(stdout);

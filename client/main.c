@@ -102,11 +102,8 @@ int main(int argc, char **argv)
 			cli.socket = optarg;
 			break;
 		case OPT_COLOR:
-			if (cli_set_color(optarg) < 0) {
-				fprintf(stderr, "tcplab: --color %s: expected auto, always or never\n",
-					optarg);
+			if (cli_set_color("tcplab", optarg) < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -184,7 +184,7 @@ const char *state_color(const char *state)
 	}
 }
 
-int cli_set_color(const char *when)
+int cli_set_color(const char *cmd, const char *when)
 {
 	if (strcmp(when, "auto") == 0)
 		cli.color = CLI_COLOR_AUTO;
@@ -192,8 +192,10 @@ int cli_set_color(const char *when)
 		cli.color = CLI_COLOR_ALWAYS;
 	else if (strcmp(when, "never") == 0)
 		cli.color = CLI_COLOR_NEVER;
-	else
+	else {
+		fprintf(stderr, "%s: --color %s: expected auto, always or never\n", cmd, when);
 		return -1;
+	}
 	return 0;
 }
 
