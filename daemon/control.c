@@ -661,13 +661,6 @@ static int v_get(struct req *r)
 	return 0;
 }
 
-static void chomp(char *s)
-{
-	size_t n = strlen(s);
-	while (n && s[n - 1] == '\n')
-		s[--n] = '\0';
-}
-
 /* "sys/net/ipv4/tcp_syncookies": the tunable's path in the FUSE view,
  * which names it in its log lines; ours use the same words. */
 static void view_path(const struct tcp_tunable *t, char *buf, size_t cap)
@@ -702,42 +695,33 @@ static int v_set(struct req *r)
 	}
 	sb_append(&val, "\n", 1);
 	struct lab_wire *w = &r->ctl->lab->wires[wi];
-	struct tcp_sysctl *sys = stack_sysctl(w->st);
-	char old[256], new[256], dotted[128], path[128];
+	char dotted[128], path[128];
 	dotted_name(t, dotted, sizeof(dotted));
 	view_path(t, path, sizeof(path));
-	if (tcp_tunable_read(sys, t, old, sizeof(old)) < 0)
-		old[0] = '\0';
-	chomp(old);
-	int rc = val.failed ? -ENOMEM : tcp_tunable_write(sys, t, val.p, val.len);
+	struct tcp_tunable_change ch;
+	int rc = val.failed ? -ENOMEM : tcp_tunable_apply(stack_sysctl(w->st), t, val.p, val.len, &ch);
 	if (rc < 0) {
-		char why[200];
-		tcp_tunable_describe_error(t, rc, why, sizeof(why));
-		size_t nl = strlen(t->name);
-		const char *rule = strncmp(why, t->name, nl) == 0 && why[nl] == ':' ? why + nl + 2 : why;
 		struct strbuf q = { 0 };
 		ctl_escape(&q, val.p ? val.p : "", val.p ? val.len : 0);
 		log_warn("%s: %s: refused \"%s\": %s (%s); value kept: %s (control client %u)",
-			 w->host->name, path, q.p ? q.p : "", rule, strerror(-rc), old, r->cl->serial);
+			 w->host->name, path, q.p ? q.p : "", ch.why, strerror(-rc), ch.old,
+			 r->cl->serial);
 		sb_free(&q);
 		sb_free(&val);
-		return fail(r, rc, "%s; value kept: %s", why, old);
+		return fail(r, rc, "%s: %s; value kept: %s", t->name, ch.why, ch.old);
 	}
 	sb_free(&val);
-	if (tcp_tunable_read(sys, t, new, sizeof(new)) < 0)
-		new[0] = '\0';
-	chomp(new);
-	if (strcmp(old, new) != 0)
-		log_info("%s: %s: %s -> %s (control client %u)", w->host->name, path, old, new,
+	if (strcmp(ch.old, ch.new) != 0)
+		log_info("%s: %s: %s -> %s (control client %u)", w->host->name, path, ch.old, ch.new,
 			 r->cl->serial);
 	if (r->ctl->rec)
-		rec_tunable_change(r->ctl->rec, stack_config(w->st)->host_id, dotted, old, new,
+		rec_tunable_change(r->ctl->rec, stack_config(w->st)->host_id, dotted, ch.old, ch.new,
 				   "client", loop_now());
 	begin_ok(r);
 	ctl_put(&r->out, "host", w->host->name);
 	ctl_put(&r->out, "name", dotted);
-	ctl_put(&r->out, "old", old);
-	ctl_put(&r->out, "new", new);
+	ctl_put(&r->out, "old", ch.old);
+	ctl_put(&r->out, "new", ch.new);
 	end_line(r);
 	return 0;
 }

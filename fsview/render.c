@@ -152,13 +152,6 @@ int fsv_render_tunable(struct fsv_state *s, const struct fsv_node *n, tl_usec_t 
 }
 
 /* The value text without its newline, for log lines and the history. */
-static void chomp(char *s)
-{
-	size_t len = strlen(s);
-	while (len && s[len - 1] == '\n')
-		s[--len] = '\0';
-}
-
 /* What was written, quoted for a log line: printable ASCII kept, the rest
  * as \n or \xHH, at most 40 bytes. */
 static void quote_input(const char *buf, size_t len, char *out, size_t cap)
@@ -194,33 +187,22 @@ int fsv_write_tunable(struct fsv_state *s, const struct fsv_node *n, const char 
 	const struct tcp_tunable *t = tcp_tunable_at(n->sub);
 	if (!h || !t)
 		return -ENOENT;
-	struct tcp_sysctl *sys = stack_sysctl(h->st);
-	char old[256], new[256];
-	if (tcp_tunable_read(sys, t, old, sizeof(old)) < 0)
-		old[0] = '\0';
-	int rc = tcp_tunable_write(sys, t, buf, len);
+	struct tcp_tunable_change ch;
+	int rc = tcp_tunable_apply(stack_sysctl(h->st), t, buf, len, &ch);
 	if (rc < 0) {
 		/* One line per refused write, naming the file, the input, the
-		 * rule and the value kept (tcp_tunable_write changed nothing). */
-		char why[160], q[200];
-		tcp_tunable_describe_error(t, rc, why, sizeof(why));
-		size_t nl = strlen(t->name);
-		const char *rule = strncmp(why, t->name, nl) == 0 && why[nl] == ':' ? why + nl + 2 : why;
+		 * rule and the value kept (nothing was changed). */
+		char q[200];
 		quote_input(buf, len, q, sizeof(q));
-		chomp(old);
 		say(s, FSV_LOG_WARN, "%s: sys/net/%s/%s: refused \"%s\": %s (%s); value kept: %s",
-		    h->name, view_dir(t), t->name, q, rule, strerror(-rc), old);
+		    h->name, view_dir(t), t->name, q, ch.why, strerror(-rc), ch.old);
 		return rc;
 	}
-	if (tcp_tunable_read(sys, t, new, sizeof(new)) < 0)
-		new[0] = '\0';
-	chomp(old);
-	chomp(new);
-	if (strcmp(old, new) != 0)
+	if (strcmp(ch.old, ch.new) != 0)
 		say(s, FSV_LOG_INFO, "%s: sys/net/%s/%s: %s -> %s", h->name, view_dir(t), t->name,
-		    old, new);
+		    ch.old, ch.new);
 	if (s->hooks.tunable_changed)
-		s->hooks.tunable_changed(s->hooks.ctx, h->st, t->dir, t->name, old, new, now);
+		s->hooks.tunable_changed(s->hooks.ctx, h->st, t->dir, t->name, ch.old, ch.new, now);
 	return rc;
 }
 

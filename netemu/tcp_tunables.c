@@ -450,3 +450,32 @@ int tcp_tunable_describe_error(const struct tcp_tunable *t, int err, char *buf,
 	}
 	return snprintf(buf, cap, "%s: invalid value", t->name);
 }
+
+/* The value as one line, for messages and the history. */
+static void read_line(const struct tcp_sysctl *s, const struct tcp_tunable *t, char *buf)
+{
+	if (tcp_tunable_read(s, t, buf, TCP_TUNABLE_TEXT_MAX) < 0)
+		buf[0] = '\0';
+	size_t n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+}
+
+int tcp_tunable_apply(struct tcp_sysctl *s, const struct tcp_tunable *t, const char *buf,
+		      size_t len, struct tcp_tunable_change *ch)
+{
+	read_line(s, t, ch->old);
+	ch->why[0] = '\0';
+	int rc = tcp_tunable_write(s, t, buf, len);
+	if (rc < 0) {
+		char line[TCP_TUNABLE_TEXT_MAX];
+		tcp_tunable_describe_error(t, rc, line, sizeof(line));
+		size_t nl = strlen(t->name);
+		const char *rule = strncmp(line, t->name, nl) == 0 && line[nl] == ':' ? line + nl + 2 : line;
+		snprintf(ch->why, sizeof(ch->why), "%s", rule);
+		snprintf(ch->new, sizeof(ch->new), "%s", ch->old);
+		return rc;
+	}
+	read_line(s, t, ch->new);
+	return rc;
+}

@@ -86,6 +86,18 @@ int tcp_tunable_read(const struct tcp_sysctl *s, const struct tcp_tunable *t,
 int tcp_tunable_write(struct tcp_sysctl *s, const struct tcp_tunable *t,
 		      const char *buf, size_t len);
 
+/* A write as the FUSE view and the control socket make it: the value
+ * before and after (one line each, without the newline) and, when the
+ * write is refused, the rule it broke without the tunable's name
+ * ("value must be an integer in 1..127"). Returns tcp_tunable_write's
+ * result. `old`, `new` and `why` are TCP_TUNABLE_TEXT_MAX bytes. */
+#define TCP_TUNABLE_TEXT_MAX 256
+struct tcp_tunable_change {
+	char old[TCP_TUNABLE_TEXT_MAX], new[TCP_TUNABLE_TEXT_MAX], why[TCP_TUNABLE_TEXT_MAX];
+};
+int tcp_tunable_apply(struct tcp_sysctl *s, const struct tcp_tunable *t, const char *buf,
+		      size_t len, struct tcp_tunable_change *ch);
+
 /* One human line explaining why a write failed, e.g.
  * "tcp_syn_retries: value must be an integer in 1..127". Returns the
  * length (snprintf-style; truncated to cap). */

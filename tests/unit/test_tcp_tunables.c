@@ -406,6 +406,31 @@ static void test_tunables_describe_error(void **state)
 	assert_string_equal(buf, "tcp_syn_r");
 }
 
+/* tcp_tunable_apply: the value before and after as one line each, and
+ * for a refused write the broken rule (without the name), value kept. */
+static void test_tunables_apply_reports_change_and_rule(void **state)
+{
+	(void)state;
+	struct tcp_sysctl s;
+	tcp_sysctl_init(&s);
+	const struct tcp_tunable *t = tcp_tunable_find("net/ipv4", "tcp_syn_retries");
+	assert_non_null(t);
+	struct tcp_tunable_change ch;
+	assert_int_equal(tcp_tunable_apply(&s, t, "3\n", 2, &ch), 2);
+	assert_string_equal(ch.old, "6");
+	assert_string_equal(ch.new, "3");
+	assert_string_equal(ch.why, "");
+	assert_int_equal(tcp_tunable_apply(&s, t, "0\n", 2, &ch), -EINVAL);
+	assert_string_equal(ch.old, "3");
+	assert_string_equal(ch.new, "3");
+	assert_non_null(strstr(ch.why, "1..127"));
+	assert_null(strstr(ch.why, "tcp_syn_retries"));
+	assert_int_equal(s.tcp_syn_retries, 3);
+	const struct tcp_tunable *v = tcp_tunable_find("net/ipv4", "tcp_rmem");
+	assert_int_equal(tcp_tunable_apply(&s, v, "1 2 3", 5, &ch), 5);
+	assert_string_equal(ch.new, "1\t2\t3");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_tunables_lookup),
 		cmocka_unit_test(test_tunables_read_small_buffer),
 		cmocka_unit_test(test_tunables_describe_error),
+		cmocka_unit_test(test_tunables_apply_reports_change_and_rule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
