@@ -120,7 +120,8 @@ ip link show "$VETH" >/dev/null 2>&1 || fail "the veth end we attached to was de
 
 kill "$SLEEPER"
 wait_exit "$SLEEPER" 10
-ip netns delete "$NSP" # takes the veth pair with it
+ip link del "$VETH" # synchronous; deleting the namespace would free it later
+ip netns delete "$NSP"
 ip netns delete "$NSJ"
 rm -f "$T/data"
 assert_nothing_left
