@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "packet_batch.h"
 #include "pktbuf.h"
 #include "recorder.h"
 #include "report.h"
@@ -43,6 +44,8 @@ struct loop_port {
 	struct loop_seg *ls;
 	unsigned port;
 	struct event *rd;
+	struct packet_txq *txq; /* a packet port's writes, sent at the end of a drain */
+	struct packet_rx_ring *ring; /* a packet port's receive ring (NULL: recvmmsg) */
 };
 
 /* One segment's events: a read event per device port and one timer at the
@@ -118,45 +121,54 @@ struct frame {
 	struct vnet_hdr vh;
 };
 
-static void port_send(struct lab_segment *seg, struct lab_port *p, const uint8_t *hdr,
-		      size_t hdr_len, const uint8_t *data, size_t len)
+/* Frames the device refused: a full queue drops them, like a busy wire;
+ * TCP above will retransmit. */
+static void port_refused(struct lab_segment *seg, struct lab_port *p, unsigned n)
 {
-	int rc = tap_write(p->fd, hdr, hdr_len, data, len);
-	if (rc < 0) {
-		/* A full device queue drops the frame, like a busy wire;
-		 * TCP above will retransmit. */
-		p->tx_dropped++;
-		seg->tx_dropped++;
-		log_debug("%s: write to %s failed: %s", p->host->name, p->host->ifname,
-			  strerror(-rc));
-	}
+	if (!n)
+		return;
+	p->tx_dropped += n;
+	seg->tx_dropped += n;
+	log_debug("%s: %s refused %u frame%s", p->host->name, p->host->ifname, n, n > 1 ? "s" : "");
+}
+
+/* A TAP takes one frame per write(); a packet socket's frames wait for
+ * one sendmmsg() at the end of the drain. */
+static void port_send(struct loop_seg *ls, unsigned pi, const uint8_t *hdr, size_t hdr_len,
+		      const uint8_t *data, size_t len)
+{
+	struct lab_port *p = &ls->seg->ports[pi];
+	struct packet_txq *q = ls->ports[pi].txq;
+	port_refused(ls->seg, p,
+		     q ? packet_txq_add(q, hdr, hdr_len, data, len)
+		       : (unsigned)(tap_write(p->fd, hdr, hdr_len, data, len) < 0));
 }
 
 /* Onto a TAP or packet socket: with the virtio_net_hdr when the device
  * takes offloads (the kernel then segments superframes and trusts partial
  * checksums itself), else as complete wire frames, cut in software. */
-static void dev_write(struct lab_segment *seg, struct lab_port *p, const struct frame *f)
+static void dev_write(struct loop_seg *ls, unsigned pi, const struct frame *f)
 {
+	struct lab_port *p = &ls->seg->ports[pi];
 	if (p->offload) {
 		uint8_t hdr[VNET_HDR_LEN];
 		struct vnet_hdr vh = f->vh;
 		vh.flags &= (uint8_t)~VNET_F_DATA_VALID; /* the receiver checks for itself */
 		vnet_hdr_put(hdr, &vh);
-		port_send(seg, p, hdr, sizeof(hdr), f->data, f->len);
+		port_send(ls, pi, hdr, sizeof(hdr), f->data, f->len);
 		return;
 	}
 	if (f->vh.gso_type == VNET_GSO_NONE && !(f->vh.flags & VNET_F_NEEDS_CSUM)) {
-		port_send(seg, p, NULL, 0, f->data, f->len);
+		port_send(ls, pi, NULL, 0, f->data, f->len);
 		return;
 	}
 	struct pktq q = { 0 };
 	if (vnet_tso_segment(f->data, f->len, f->vh.gso_size, &q) < 0) {
-		p->tx_dropped++; /* out of buffers (or not TCP): what was made still goes */
-		seg->tx_dropped++;
+		port_refused(ls->seg, p, 1); /* out of buffers (or not TCP): what was made still goes */
 	}
 	struct pktbuf *pb;
 	while ((pb = pktq_pop(&q))) {
-		port_send(seg, p, NULL, 0, pb->data, pb->len);
+		port_send(ls, pi, NULL, 0, pb->data, pb->len);
 		pktbuf_free(pb);
 	}
 }
@@ -203,7 +215,7 @@ static void deliver(struct loop_seg *ls, unsigned pi, const struct frame *f)
 		return;
 	}
 	if (p->kind != LAB_PORT_STACK) {
-		dev_write(ls->seg, p, f);
+		dev_write(ls, pi, f);
 		return;
 	}
 	struct lab_wire *w = p->wire;
@@ -337,6 +349,9 @@ static void drain(struct loop_seg *ls, tl_usec_t now)
 		}
 	}
 	ls->busy = moved;
+	for (unsigned pi = 0; pi < seg->n_ports; pi++)
+		if (ls->ports[pi].txq)
+			port_refused(seg, &seg->ports[pi], packet_txq_flush(ls->ports[pi].txq));
 	for (unsigned pi = 0; pi < seg->n_ports; pi++) {
 		struct lab_port *p = &seg->ports[pi];
 		if (p->kind != LAB_PORT_STACK)
@@ -395,7 +410,9 @@ static void on_port(evutil_socket_t fd, short what, void *arg)
 	/* At most TAP_BATCH frames, then back to the loop: libevent is level
 	 * triggered, so a still-readable device is served again after the
 	 * other ready events. */
-	int n = tap_read_batch(fd, TAP_BATCH, on_frame, lport);
+	int n = lport->ring ? packet_rx_ring_read(lport->ring, TAP_BATCH, on_frame, lport)
+		: lport->txq ? packet_read_batch(fd, TAP_BATCH, on_frame, lport)
+			     : tap_read_batch(fd, TAP_BATCH, on_frame, lport);
 	drain(ls, ls->now);
 	if (n < 0) {
 		struct lab_port *p = &ls->seg->ports[lport->port];
@@ -541,6 +558,16 @@ struct loop *loop_new(struct lab *lab, struct recorder *rec, char *err, size_t e
 			lport->port = pi;
 			if (p->kind == LAB_PORT_STACK)
 				continue;
+			if (p->kind == LAB_PORT_PACKET && !(lport->txq = packet_txq_new(p->fd))) {
+				snprintf(err, errlen, "out of memory for the send queue of %s", p->host->name);
+				goto fail;
+			}
+			if (p->kind == LAB_PORT_PACKET) {
+				char why[160];
+				lport->ring = packet_rx_ring_new(p->fd, p->offload, why, sizeof(why));
+				if (!lport->ring)
+					log_warn("%s: %s", p->host->name, why);
+			}
 			lport->rd = event_new(lp->base, p->fd, EV_READ | EV_PERSIST, on_port, lport);
 			if (!lport->rd || event_add(lport->rd, NULL) < 0) {
 				snprintf(err, errlen, "cannot watch the interface of %s", p->host->name);
@@ -615,6 +642,10 @@ void loop_free(struct loop *lp)
 		for (unsigned pi = 0; pi < LAB_PORTS_MAX; pi++)
 			if (ls->ports[pi].rd)
 				event_free(ls->ports[pi].rd);
+		for (unsigned pi = 0; pi < LAB_PORTS_MAX; pi++) {
+			packet_txq_free(ls->ports[pi].txq);
+			packet_rx_ring_free(ls->ports[pi].ring);
+		}
 		if (ls->timer)
 			event_free(ls->timer);
 	}
