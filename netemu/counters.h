@@ -69,7 +69,8 @@
 	X(TCPReqQFullDrop) X(TCPKeepAlive) X(TCPWinProbe)                          \
 	X(TCPToZeroWindowAdv) X(TCPFromZeroWindowAdv) X(TCPZeroWindowDrop)         \
 	X(TCPSynRetrans) X(TCPOrigDataSent) X(TCPTimeWaitOverflow)                 \
-	X(TCPACKSkippedSynRecv) X(TCPACKSkippedTimeWait) X(TCPDelivered)
+	X(TCPACKSkippedSynRecv) X(TCPACKSkippedTimeWait) X(TCPDelivered)          \
+	X(TCPDSACKOldSent)
 
 /* tcplab's own link-level counters (Linux keeps these per device, not in
  * procfs MIBs): printed under "TlExt:" in net/netstat. */

@@ -120,6 +120,27 @@ static enum tcp_verdict syn_challenge(struct tcp_conn *c, tl_usec_t now)
 	return TCP_DROP;
 }
 
+/* RFC 2883 (Linux tcp_dsack_set()): bytes [start, end) came again; with
+ * SACK and tcp_dsack, our next ACK reports them in a D-SACK block. */
+static void dsack_old(struct tcp_conn *c, uint32_t start, uint32_t end)
+{
+	if (!c->sack_ok || !c->th->sysctl->tcp_dsack)
+		return;
+	c->th->mib->tcpext.TCPDSACKOldSent++;
+	c->dsack = (struct tcp_sack_block){ start, end };
+	c->dsack_pending = true;
+}
+
+/* Linux tcp_send_dupack(): an old segment we drop is answered with an
+ * ACK that reports the duplicate part. */
+static enum tcp_verdict drop_send_dupack(struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	if (seg->len && seq_lt(seg->seq, c->rcv_nxt))
+		dsack_old(c, seg->seq,
+			  seq_lt(seg->seq + seg->len, c->rcv_nxt) ? seg->seq + seg->len : c->rcv_nxt);
+	return TCP_DROP_SEND_ACK;
+}
+
 /* RFC 9293 §3.10.7.4 first: sequence acceptability, with PAWS (RFC 7323). */
 static enum tcp_verdict check_seq(struct tcp_conn *c, const struct tcp_seg *seg, tl_usec_t now)
 {
@@ -133,7 +154,7 @@ static enum tcp_verdict check_seq(struct tcp_conn *c, const struct tcp_seg *seg,
 		c->th->mib->tcpext.PAWSEstab++;
 		if (seg->len == 0 && !(seg->flags & TH_FIN) && !tcp_oow_ack_allowed(c, now))
 			return TCP_DROP;
-		return TCP_DROP_SEND_ACK;
+		return drop_send_dupack(c, seg);
 	}
 	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t seglen = seg->len + !!(seg->flags & TH_SYN) + !!(seg->flags & TH_FIN);
@@ -157,7 +178,7 @@ static enum tcp_verdict check_seq(struct tcp_conn *c, const struct tcp_seg *seg,
 		 * segment that occupies no sequence space is rate limited. */
 		if (seglen == 0 && !tcp_oow_ack_allowed(c, now))
 			return TCP_DROP;
-		return TCP_DROP_SEND_ACK;
+		return drop_send_dupack(c, seg);
 	}
 	return TCP_CONTINUE;
 }
@@ -456,6 +477,7 @@ static enum tcp_verdict process_text(struct tcp_conn *c, const struct tcp_seg *s
 	uint32_t seq = seg->seq, len = seg->len;
 	if (seq_lt(seq, c->rcv_nxt)) { /* trim what we already have */
 		uint32_t skip = c->rcv_nxt - seq;
+		dsack_old(c, seq, skip < len ? c->rcv_nxt : seq + len);
 		if (skip >= len) {
 			tcp_send_ack(c, now); /* a duplicate: tell the sender at once */
 			return TCP_CONTINUE;

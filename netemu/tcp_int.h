@@ -126,6 +126,9 @@ struct tcp_conn {
 	uint8_t snd_wscale, rcv_wscale;
 	bool ws_ok, sack_ok, ts_ok;
 	uint32_t ts_recent, ts_offset;
+	/* RFC 2883: a duplicate we received, reported first in our next ACK. */
+	bool dsack_pending;
+	struct tcp_sack_block dsack;
 	/* Flags. */
 	bool passive, from_cookie;
 	bool app_released;         /* tcp_close() called: orphan */

@@ -100,8 +100,12 @@ static void conn_opts(struct tcp_conn *c, struct tcp_opts *o, tl_usec_t now)
 		o->ts_val = tcp_ts_now(c->th, now) + c->ts_offset;
 		o->ts_ecr = c->ts_recent;
 	}
+	unsigned room = c->ts_ok ? 3 : 4; /* SACK blocks that fit beside the timestamp */
+	if (c->sack_ok && c->dsack_pending) /* RFC 2883: the D-SACK block first */
+		o->sack[o->nsack++] = c->dsack;
 	if (c->sack_ok && !tcp_ofo_empty(&c->ofo))
-		o->nsack = (uint8_t)tcp_ofo_sack_blocks(&c->ofo, o->sack, c->ts_ok ? 3 : 4);
+		o->nsack = (uint8_t)(o->nsack + tcp_ofo_sack_blocks(&c->ofo, o->sack + o->nsack,
+								     room - o->nsack));
 }
 
 /* Linux tcp_current_mss(): the peer's MSS (already clamped to MTU - 40)
@@ -125,6 +129,7 @@ void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags,
 		.len = len,
 	};
 	conn_opts(c, &seg.opt, now);
+	c->dsack_pending = false; /* reported once, as Linux does */
 	seg.wnd = tcp_raw_window(c);
 	size_t hlen = TCP_HDR_MIN + tcp_options_len(&seg.opt);
 	/* TSO: tcp_output only builds segments longer than the MSS when the

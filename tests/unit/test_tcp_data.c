@@ -176,6 +176,67 @@ static void test_rfc9293_duplicates_trimmed(void **state)
 	h_free(h);
 }
 
+/* RFC 2883 §4 (Linux tcp_dsack_set()): with SACK and tcp_dsack=1, the
+ * ACK answering a duplicate reports the duplicate bytes in a first SACK
+ * block (below the ACK: a D-SACK), once; a partly old segment reports its
+ * old part; TCPDSACKOldSent counts them. With tcp_dsack=0, no block. */
+static void test_rfc2883_dsack_reports_duplicates(void **state)
+{
+	(void)state;
+	static const struct {
+		int tunable;
+		unsigned nsack; /* blocks in the ACK answering a duplicate */
+		uint64_t sent;  /* TCPDSACKOldSent at the end */
+	} rows[] = { { 1, 1, 2 }, { 0, 0, 0 } };
+	for (size_t i = 0; i < TL_ARRAY_SIZE(rows); i++) {
+		print_message("tcp_dsack=%d\n", rows[i].tunable);
+		struct harness *h = h_new();
+		stack_sysctl(h->st)->tcp_dsack = rows[i].tunable;
+		struct tcp_conn *l = h_listen(h, 80, 16);
+		struct h_peer p = h_open_opt(h, l, 40000, 1000, mss_sack, 0);
+		uint32_t base = p.seq;
+		peer_data_at(h, &p, base, 0, 100);
+		struct tcp_seg a = h_expect(h, SEG(.flags = TH_ACK, .ack = base + 100));
+		assert_int_equal(a.opt.nsack, 0);
+		peer_data_at(h, &p, base, 0, 100); /* entirely old */
+		a = h_expect(h, SEG(.flags = TH_ACK, .ack = base + 100));
+		assert_int_equal(a.opt.nsack, rows[i].nsack);
+		if (rows[i].nsack) {
+			assert_int_equal(a.opt.sack[0].start, base);
+			assert_int_equal(a.opt.sack[0].end, base + 100);
+		}
+		peer_data_at(h, &p, base, 50, 100); /* [50, 100) old, [100, 150) new */
+		a = h_expect(h, SEG(.flags = TH_ACK, .ack = base + 150));
+		assert_int_equal(a.opt.nsack, rows[i].nsack);
+		if (rows[i].nsack) {
+			assert_int_equal(a.opt.sack[0].start, base + 50);
+			assert_int_equal(a.opt.sack[0].end, base + 100);
+		}
+		peer_data_at(h, &p, base, 150, 100); /* new only: the report is not repeated */
+		a = h_expect(h, SEG(.flags = TH_ACK, .ack = base + 250));
+		assert_int_equal(a.opt.nsack, 0);
+		assert_int_equal(h_mib(h)->tcpext.TCPDSACKOldSent, rows[i].sent);
+		h_free(h);
+	}
+}
+
+/* RFC 2883 §4: without SACK negotiated there is no D-SACK either. */
+static void test_rfc2883_no_dsack_without_sack(void **state)
+{
+	(void)state;
+	struct harness *h = h_new();
+	struct tcp_conn *l = h_listen(h, 80, 16);
+	struct h_peer p = h_open(h, l, 1000);
+	uint32_t base = p.seq;
+	peer_data_at(h, &p, base, 0, 100);
+	h_expect(h, SEG(.flags = TH_ACK, .ack = base + 100));
+	peer_data_at(h, &p, base, 0, 100);
+	struct tcp_seg a = h_expect(h, SEG(.flags = TH_ACK, .ack = base + 100));
+	assert_int_equal(a.opt.nsack, 0);
+	assert_int_equal(h_mib(h)->tcpext.TCPDSACKOldSent, 0);
+	h_free(h);
+}
+
 /* RFC 7323 §2: window scaling is used only when both SYNs carry the
  * option; then every window after the SYNs is shifted. Rows: what the
  * peer offers, our tunable, and what that does to both directions. */
@@ -597,6 +658,8 @@ int main(void)
 		cmocka_unit_test(test_rfc9293_sequence_wraparound),
 		cmocka_unit_test(test_rfc2018_reassembly_with_sack_blocks),
 		cmocka_unit_test(test_rfc9293_duplicates_trimmed),
+		cmocka_unit_test(test_rfc2883_dsack_reports_duplicates),
+		cmocka_unit_test(test_rfc2883_no_dsack_without_sack),
 		cmocka_unit_test(test_rfc7323_window_scaling_both_ways),
 		cmocka_unit_test(test_rfc7323_receive_window_never_shrinks),
 		cmocka_unit_test(test_rfc9293_zero_window_probes_and_reopening),
