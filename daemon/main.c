@@ -321,6 +321,31 @@ static void view_on_event(void *ctx, unsigned wire, const struct tl_event *ev)
 
 /* Under the registry lock: creates the mount directory if needed, claims
  * it and mounts the view with the lab's hosts and links. */
+/* The pipelines links/<link>/ shows: a wire of a kernel and a stack
+ * host by direction, as lab files name them (to_stack, to_kernel); any
+ * other link by sender (from_<host>), since each sender has its own. */
+static void view_link_pipes(struct lab_segment *seg, struct fsv_link_source *src)
+{
+	const struct lab_port *stack = NULL, *kernel = NULL;
+	for (unsigned p = 0; p < seg->n_ports; p++) {
+		if (seg->ports[p].kind == LAB_PORT_STACK)
+			stack = &seg->ports[p];
+		else if (seg->ports[p].kind != LAB_PORT_ROUTER)
+			kernel = &seg->ports[p];
+	}
+	if (seg->n_ports == 2 && stack && kernel) {
+		src->pipes[0] = (struct fsv_link_pipe){ "to_stack", lab_wire_dir(stack->wire, LAB_TO_STACK) };
+		src->pipes[1] = (struct fsv_link_pipe){ "to_kernel", lab_wire_dir(stack->wire, LAB_TO_KERNEL) };
+		src->n_pipes = 2;
+		return;
+	}
+	for (unsigned p = 0; p < seg->n_ports && src->n_pipes < FSV_LINK_PIPES_MAX; p++) {
+		struct fsv_link_pipe *pipe = &src->pipes[src->n_pipes++];
+		snprintf(pipe->name, sizeof(pipe->name), "from_%s", seg->ports[p].host->name);
+		pipe->ld = &seg->ports[p].in;
+	}
+}
+
 static int view_start(struct view *v, const char *dir, struct registry *reg,
 		      struct lab *lab)
 {
@@ -358,15 +383,7 @@ static int view_start(struct view *v, const char *dir, struct registry *reg,
 		struct fsv_link_source src = { .mtu = seg->link->mtu,
 					       .to_peer_dropped = &seg->tx_dropped,
 					       .from_peer_errors = &seg->rx_errors };
-		/* Knob files for a wire of a kernel and a stack host; a larger
-		 * segment's pipelines are per sender (not shown yet). */
-		for (unsigned p = 0; p < seg->n_ports; p++) {
-			if (seg->ports[p].kind != LAB_PORT_STACK)
-				continue;
-			src.dir[LAB_TO_STACK] = lab_wire_dir(seg->ports[p].wire, LAB_TO_STACK);
-			src.dir[LAB_TO_KERNEL] = lab_wire_dir(seg->ports[p].wire, LAB_TO_KERNEL);
-			break;
-		}
+		view_link_pipes(seg, &src);
 		lab_seg_describe(seg, src.endpoints, sizeof(src.endpoints));
 		if (fsv_add_link(v->fv, seg->link->name, &src) < 0) {
 			log_err("cannot show link %s in the view (too many, or a duplicate name)",

@@ -227,7 +227,8 @@ static bool node_valid(struct fsview *fv, const struct fsv_node *n)
 	case FSV_LINK:
 		return n->obj < fv->st.n_links;
 	case FSV_LINK_FILE:
-		return n->obj < fv->st.n_links && n->sub < fsv_link_file_count();
+		return n->obj < fv->st.n_links &&
+		       n->id < fsv_link_file_count(&fv->st.links[n->obj].src);
 	case FSV_ROW_COUNT:
 		break;
 	}
@@ -376,11 +377,13 @@ static int resolve(struct fsview *fv, const struct fsv_node *parent, const char 
 		}
 		return -ENOENT;
 	case FSV_LINK: {
-		int f = fsv_link_file_find(name);
+		if (parent->obj >= fv->st.n_links)
+			return -ENOENT;
+		int f = fsv_link_file_find(&fv->st.links[parent->obj].src, name);
 		if (f < 0)
 			return -ENOENT;
 		*out = child_of(parent, FSV_LINK_FILE);
-		out->sub = (uint8_t)f;
+		out->id = (uint64_t)f;
 		return 0;
 	}
 	default:
@@ -542,11 +545,14 @@ static int list_dir(struct fsview *fv, const struct fsv_node *n, struct dir_hand
 		}
 		break;
 	case FSV_LINK:
-		for (unsigned i = 0; i < fsv_link_file_count() && rc == 0; i++) {
+		if (n->obj >= fv->st.n_links)
+			break;
+		const struct fsv_link_source *src = &fv->st.links[n->obj].src;
+		for (unsigned i = 0; i < fsv_link_file_count(src) && rc == 0; i++) {
 			struct fsv_node c = child_of(n, FSV_LINK_FILE);
-			char name[64];
-			c.sub = (uint8_t)i;
-			rc = dir_add(d, fsv_link_file_name(i, name, sizeof(name)), &c);
+			char name[80];
+			c.id = i;
+			rc = dir_add(d, fsv_link_file_name(src, i, name, sizeof(name)), &c);
 		}
 		break;
 	default:

@@ -41,6 +41,8 @@ struct fsv_hooks {
 				const char *new_value, tl_usec_t now);
 };
 
+#define FSV_LINK_PIPES_MAX 32 /* a link's hosts (the lab's LAB_PORTS_MAX) */
+
 /* What links/<link>/ shows. The counters are read on the loop thread at
  * render time; NULL pointers read as 0. */
 struct fsv_link_source {
@@ -48,10 +50,16 @@ struct fsv_link_source {
 	char endpoints[160];             /* one line, e.g. "stack 198.18.0.1 <-> peer tcplab-peer/tl0 198.18.0.2" */
 	const uint64_t *to_peer_dropped;  /* frames the TAP refused */
 	const uint64_t *from_peer_errors; /* failed TAP reads */
-	/* The impairment pipelines, [0] towards the stack host and [1]
-	 * towards the kernel host (loop-thread memory: read and written only
-	 * through the mailbox). NULL hides the knob files. */
-	struct link_dir *dir[2];
+	/* The impairment pipelines: on a wire of a kernel and a stack host
+	 * "to_stack" and "to_kernel"; elsewhere one per sender, "from_<host>".
+	 * Each shows as <name>.counters and <name>.<knob>. The names are fixed
+	 * before fsv_mount; the pipelines are loop-thread memory, read and
+	 * written only through the mailbox. */
+	struct fsv_link_pipe {
+		char name[40];
+		struct link_dir *ld;
+	} pipes[FSV_LINK_PIPES_MAX];
+	unsigned n_pipes;
 };
 
 /* NULL if out of memory. hooks may be NULL. */

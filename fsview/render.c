@@ -47,7 +47,6 @@ static const char *const sysdir_names[FSV_SYSDIRS] = { "ipv4", "core", "tcplab" 
 static const char *const sysdir_tables[FSV_SYSDIRS] = { "net/ipv4", "net/core", "tcplab" };
 static const char *const link_files[] = { "mtu", "endpoints", "counters" };
 #define LINK_STATIC_FILES 3
-static const char *const link_dirs[2] = { "to_stack", "to_kernel" };
 
 const char *fsv_sysdir_name(unsigned idx)
 {
@@ -67,40 +66,40 @@ int fsv_sysdir_find(const char *name)
 	return -1;
 }
 
-/* Files per direction: its counters plus one per knob. */
-static unsigned link_dir_files(void)
+/* Files per pipeline: its counters plus one per knob. */
+static unsigned link_pipe_files(void)
 {
 	return 1 + (unsigned)link_knob_count();
 }
 
-unsigned fsv_link_file_count(void)
+unsigned fsv_link_file_count(const struct fsv_link_source *src)
 {
-	return LINK_STATIC_FILES + 2 * link_dir_files();
+	return LINK_STATIC_FILES + src->n_pipes * link_pipe_files();
 }
 
-bool fsv_link_file_is_knob(unsigned idx)
+bool fsv_link_file_is_knob(uint64_t idx)
 {
-	return idx >= LINK_STATIC_FILES && idx < fsv_link_file_count() &&
-	       (idx - LINK_STATIC_FILES) % link_dir_files() != 0;
+	return idx >= LINK_STATIC_FILES && (idx - LINK_STATIC_FILES) % link_pipe_files() != 0;
 }
 
-const char *fsv_link_file_name(unsigned idx, char *buf, size_t cap)
+const char *fsv_link_file_name(const struct fsv_link_source *src, unsigned idx, char *buf,
+			       size_t cap)
 {
 	if (idx < LINK_STATIC_FILES)
 		return link_files[idx];
-	if (idx >= fsv_link_file_count())
+	if (idx >= fsv_link_file_count(src))
 		return NULL;
-	unsigned d = (idx - LINK_STATIC_FILES) / link_dir_files();
-	unsigned k = (idx - LINK_STATIC_FILES) % link_dir_files();
-	snprintf(buf, cap, "%s.%s", link_dirs[d], k ? link_knob_name(k - 1) : "counters");
+	unsigned d = (idx - LINK_STATIC_FILES) / link_pipe_files();
+	unsigned k = (idx - LINK_STATIC_FILES) % link_pipe_files();
+	snprintf(buf, cap, "%s.%s", src->pipes[d].name, k ? link_knob_name(k - 1) : "counters");
 	return buf;
 }
 
-int fsv_link_file_find(const char *name)
+int fsv_link_file_find(const struct fsv_link_source *src, const char *name)
 {
-	char buf[64];
-	for (unsigned i = 0; i < fsv_link_file_count(); i++)
-		if (strcmp(fsv_link_file_name(i, buf, sizeof(buf)), name) == 0)
+	char buf[80];
+	for (unsigned i = 0; i < fsv_link_file_count(src); i++)
+		if (strcmp(fsv_link_file_name(src, i, buf, sizeof(buf)), name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -522,7 +521,7 @@ int fsv_render_link_file(struct fsv_state *s, const struct fsv_node *n, tl_usec_
 	if (n->obj >= s->n_links)
 		return -ENOENT;
 	const struct fsv_link_source *src = &s->links[n->obj].src;
-	switch (n->sub) {
+	switch (n->id) {
 	case 0:
 		sb_printf(out, "%u\n", src->mtu);
 		return 0;
@@ -535,11 +534,11 @@ int fsv_render_link_file(struct fsv_state *s, const struct fsv_node *n, tl_usec_
 			  src->from_peer_errors ? *src->from_peer_errors : 0);
 		return 0;
 	}
-	if (n->sub >= fsv_link_file_count())
+	if (n->id >= fsv_link_file_count(src))
 		return -ENOENT;
-	unsigned d = (n->sub - LINK_STATIC_FILES) / link_dir_files();
-	unsigned k = (n->sub - LINK_STATIC_FILES) % link_dir_files();
-	const struct link_dir *ld = src->dir[d];
+	unsigned d = (unsigned)(n->id - LINK_STATIC_FILES) / link_pipe_files();
+	unsigned k = (unsigned)(n->id - LINK_STATIC_FILES) % link_pipe_files();
+	const struct link_dir *ld = src->pipes[d].ld;
 	if (!ld)
 		return -ENOENT;
 	if (k == 0) {
@@ -559,12 +558,14 @@ int fsv_write_link_file(struct fsv_state *s, const struct fsv_node *n, const cha
 			size_t len, tl_usec_t now)
 {
 	(void)now;
-	if (n->obj >= s->n_links || !fsv_link_file_is_knob(n->sub))
+	if (n->obj >= s->n_links || !fsv_link_file_is_knob(n->id) ||
+	    n->id >= fsv_link_file_count(&s->links[n->obj].src))
 		return -EACCES;
 	struct fsv_link *l = &s->links[n->obj];
-	unsigned d = (n->sub - LINK_STATIC_FILES) / link_dir_files();
-	const char *knob = link_knob_name((n->sub - LINK_STATIC_FILES) % link_dir_files() - 1);
-	struct link_dir *ld = l->src.dir[d];
+	unsigned d = (unsigned)(n->id - LINK_STATIC_FILES) / link_pipe_files();
+	const char *knob = link_knob_name((n->id - LINK_STATIC_FILES) % link_pipe_files() - 1);
+	const char *pipe = l->src.pipes[d].name;
+	struct link_dir *ld = l->src.pipes[d].ld;
 	if (!ld)
 		return -ENOENT;
 	if (len == 0)
@@ -580,13 +581,13 @@ int fsv_write_link_file(struct fsv_state *s, const struct fsv_node *n, const cha
 	int rc = len >= sizeof(text) ? -EINVAL : link_knob_set(ld, knob, text);
 	if (rc < 0) {
 		say(s, FSV_LOG_WARN, "links/%s/%s.%s: refused \"%s\": %s (see docs/labs.md for the "
-			"syntax); value kept: %s", l->name, link_dirs[d], knob, text, strerror(-rc), old);
+			"syntax); value kept: %s", l->name, pipe, knob, text, strerror(-rc), old);
 		return rc == -ENOENT ? -EINVAL : rc;
 	}
 	if (link_knob_get(ld, knob, new, sizeof(new)) < 0)
 		new[0] = '\0';
 	if (strcmp(old, new) != 0)
-		say(s, FSV_LOG_INFO, "links/%s/%s.%s: %s -> %s", l->name, link_dirs[d], knob, old, new);
+		say(s, FSV_LOG_INFO, "links/%s/%s.%s: %s -> %s", l->name, pipe, knob, old, new);
 	return (int)len;
 }
 

@@ -149,15 +149,16 @@ void fsv_state_fini(struct fsv_state *s);
 int fsv_var_intern(struct fsv_names *v, const char *name);
 const char *fsv_var_name(struct fsv_names *v, unsigned idx);
 
-/* Link files: links/<link>/<name>; index or -1, name or NULL. */
-/* links/<link>/ files: mtu, endpoints, counters, then for each direction
- * (to_stack, to_kernel) its counters and one writable file per knob, named
- * as in lab files ("to_stack.loss"). The name goes into buf. */
-int fsv_link_file_find(const char *name);
-const char *fsv_link_file_name(unsigned idx, char *buf, size_t cap);
-unsigned fsv_link_file_count(void);
-/* Whether file idx is a knob (writable, 0644). */
-bool fsv_link_file_is_knob(unsigned idx);
+/* links/<link>/ files: mtu, endpoints, counters, then for each pipeline
+ * of the link (src->pipes) its counters and one writable file per knob,
+ * named as in lab files ("to_stack.loss", "from_a.delay"). Index or -1;
+ * name (in buf) or NULL; how many. A file's index is its node's id. */
+int fsv_link_file_find(const struct fsv_link_source *src, const char *name);
+const char *fsv_link_file_name(const struct fsv_link_source *src, unsigned idx, char *buf,
+			       size_t cap);
+unsigned fsv_link_file_count(const struct fsv_link_source *src);
+/* Whether file idx (of any link that has it) is a knob: writable, 0644. */
+bool fsv_link_file_is_knob(uint64_t idx);
 int fsv_write_link_file(struct fsv_state *s, const struct fsv_node *n, const char *buf,
 			size_t len, tl_usec_t now);
 

@@ -89,7 +89,7 @@ uint16_t fsv_node_perm(const struct fsv_node *n)
 		const struct tcp_tunable *t = tcp_tunable_at(n->sub);
 		return t ? (uint16_t)(t->mode & 0777) : 0444;
 	}
-	if (n->row == FSV_LINK_FILE && fsv_link_file_is_knob(n->sub))
+	if (n->row == FSV_LINK_FILE && fsv_link_file_is_knob(n->id))
 		return 0644;
 	return rows[n->row < FSV_ROW_COUNT ? n->row : FSV_ROOT].perm;
 }

@@ -6,7 +6,8 @@
 # arriving byte for byte (sha256) with TSO superframes on the TAPs. Then
 # the same with 2% loss on frames from the kernel hosts: TCP between the
 # two namespaces still delivers every byte, and the log shows each
-# sender's pipeline dropping frames.
+# sender's pipeline dropping frames. In the view, links/seg/from_<host>.*
+# show and set each sender's pipeline.
 . "$(dirname "$0")/lib.sh"
 require nc sha256sum ss
 setup switch
@@ -73,8 +74,27 @@ ping_ok "$NSB" 198.18.0.1
 kernel_to_kernel
 kernel_to_stack "$NSA"
 kernel_to_stack "$NSB"
+
+# The view shows each sender's pipeline: from_a.loss at 100% cuts a off
+# (b and the stack still talk), back to 0% and a talks again; b's own
+# pipeline counted b's frames and none of a's.
+L=$T/mnt/links/seg
+for h in srv a b; do
+	[ -f "$L/from_$h.counters" ] || fail "no from_$h.counters in links/seg: $(ls "$L")"
+done
+[ -e "$L/to_stack.loss" ] && fail "a segment shows to_stack.loss (its pipelines are per sender)"
+echo 100% >"$L/from_a.loss" || fail "cannot write links/seg/from_a.loss"
+[ "$(cat "$L/from_a.loss")" = "100%" ] || fail "from_a.loss reads back $(cat "$L/from_a.loss")"
+ip netns exec "$NSA" ping -c 2 -W 1 -i 0.2 198.18.0.3 >/dev/null 2>&1 && fail "a still reaches b with from_a.loss 100%"
+ping_ok "$NSB" 198.18.0.1
+grep -q "^dropped_loss [1-9]" "$L/from_a.counters" || fail "from_a.counters: $(cat "$L/from_a.counters")"
+grep -q "^dropped_loss 0$" "$L/from_b.counters" || fail "from_b.counters: $(cat "$L/from_b.counters")"
+echo 0% >"$L/from_a.loss" || fail "cannot write links/seg/from_a.loss"
+ping_ok "$NSA" 198.18.0.3
+echo lots >"$L/from_b.loss" 2>/dev/null && fail "from_b.loss took \"lots\""
 stop_daemon "$DPID"
 grep -q "error:" "$T/main.log" && fail "errors logged: $(grep error: "$T/main.log")"
+grep -q "links/seg/from_a.loss: 0% -> 100%" "$T/main.log" || fail "the knob change was not logged: $(grep links/ "$T/main.log")"
 
 # Loss on what the kernel hosts send: TCP a -> b still delivers it all.
 seg_lab "$T/lab2" 'to_stack.loss = 2%\nseed = 5'

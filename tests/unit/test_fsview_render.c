@@ -128,12 +128,14 @@ static void test_fsview_link_knob_writes(void **state)
 	link_dir_init(&to_kernel, 2);
 	f->s.n_links = 1;
 	snprintf(f->s.links[0].name, FSV_NAME_MAX, "l0");
-	f->s.links[0].src.dir[0] = &to_stack;
-	f->s.links[0].src.dir[1] = &to_kernel;
-	int idx = fsv_link_file_find("to_stack.loss");
+	struct fsv_link_source *src = &f->s.links[0].src;
+	src->pipes[0] = (struct fsv_link_pipe){ "to_stack", &to_stack };
+	src->pipes[1] = (struct fsv_link_pipe){ "to_kernel", &to_kernel };
+	src->n_pipes = 2;
+	int idx = fsv_link_file_find(src, "to_stack.loss");
 	assert_true(idx > 0);
 	assert_true(fsv_link_file_is_knob((unsigned)idx));
-	struct fsv_node n = { .row = FSV_LINK_FILE, .obj = 0, .sub = (uint8_t)idx };
+	struct fsv_node n = { .row = FSV_LINK_FILE, .obj = 0, .id = (uint64_t)idx };
 	assert_int_equal(fsv_node_perm(&n), 0644);
 	const char *v = "10%\n";
 	assert_int_equal(fsv_write_link_file(&f->s, &n, v, strlen(v), f->h->now), (int)strlen(v));
@@ -152,17 +154,60 @@ static void test_fsview_link_knob_writes(void **state)
 	free(again);
 	/* The other direction is untouched, and counters are read-only. */
 	struct fsv_node k = { .row = FSV_LINK_FILE, .obj = 0,
-			      .sub = (uint8_t)fsv_link_file_find("to_kernel.loss") };
+			      .id = (uint64_t)fsv_link_file_find(src, "to_kernel.loss") };
 	char *other = render(f, &k, &rc);
 	assert_null(strstr(other, "10"));
 	free(other);
 	struct fsv_node c = { .row = FSV_LINK_FILE, .obj = 0,
-			      .sub = (uint8_t)fsv_link_file_find("to_stack.counters") };
+			      .id = (uint64_t)fsv_link_file_find(src, "to_stack.counters") };
 	assert_int_equal(fsv_node_perm(&c), 0444);
 	assert_int_equal(fsv_write_link_file(&f->s, &c, "1", 1, f->h->now), -EACCES);
 	f->s.n_links = 0;
 	link_dir_fini(&to_stack);
 	link_dir_fini(&to_kernel);
+}
+
+/* On a segment each sender's pipeline has its own files, from_<host>.*:
+ * as many as the link has senders, each writable on its own; names of
+ * other links' pipelines are not found here. */
+static void test_fsview_link_files_per_sender(void **state)
+{
+	struct view_fixture *f = *state;
+	struct link_dir from[3];
+	static const char *const names[3] = { "from_srv", "from_a", "from_b" };
+	f->s.n_links = 1;
+	snprintf(f->s.links[0].name, FSV_NAME_MAX, "seg");
+	struct fsv_link_source *src = &f->s.links[0].src;
+	src->n_pipes = 3;
+	for (unsigned i = 0; i < 3; i++) {
+		link_dir_init(&from[i], i + 1);
+		src->pipes[i].ld = &from[i];
+		snprintf(src->pipes[i].name, sizeof(src->pipes[i].name), "%s", names[i]);
+	}
+	assert_int_equal(fsv_link_file_count(src), 3 + 3 * (1 + link_knob_count()));
+	assert_int_equal(fsv_link_file_find(src, "to_stack.loss"), -1);
+	int ia = fsv_link_file_find(src, "from_a.delay");
+	int ib = fsv_link_file_find(src, "from_b.delay");
+	assert_true(ia > 0 && ib > ia);
+	char name[80];
+	assert_string_equal(fsv_link_file_name(src, (unsigned)ia, name, sizeof(name)), "from_a.delay");
+	struct fsv_node a = { .row = FSV_LINK_FILE, .obj = 0, .id = (uint64_t)ia };
+	struct fsv_node b = { .row = FSV_LINK_FILE, .obj = 0, .id = (uint64_t)ib };
+	assert_int_equal(fsv_write_link_file(&f->s, &a, "20ms", 4, f->h->now), 4);
+	int rc;
+	char *got_a = render(f, &a, &rc), *got_b = render(f, &b, &rc);
+	assert_string_equal(got_a, "20ms\n");
+	assert_string_equal(got_b, "0\n");
+	assert_non_null(strstr(f->last_log, "links/seg/from_a.delay"));
+	free(got_a);
+	free(got_b);
+	/* Past the last pipeline there is nothing. */
+	struct fsv_node past = { .row = FSV_LINK_FILE, .obj = 0, .id = fsv_link_file_count(src) };
+	render(f, &past, &rc);
+	assert_int_equal(rc, -ENOENT);
+	f->s.n_links = 0;
+	for (unsigned i = 0; i < 3; i++)
+		link_dir_fini(&from[i]);
 }
 
 /* `echo 1 > tcp_synack_retries` is applied, reported to the history hook
@@ -405,6 +450,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_linux_procsys_refused_writes_keep_value, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_linux_procsys_accepted_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fsview_link_files_per_sender, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsview_link_knob_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linux_proc_net_tcp_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsview_conn_files_and_timeline, setup, teardown),
