@@ -93,6 +93,29 @@ for _ in $(seq 100); do # the daemon forwards them asynchronously (bounded)
 done
 [ $((rx1 - rx0)) -ge 1000 ] || fail "a received $((rx1 - rx0)) of 1000 raw frames from the bare host"
 
+# the packet port in bursts, both ways (its receive ring, its batched
+# sends): raw frames from behind the veth reach a, and raw frames from the
+# bare host reach the veth's far end, none lost
+# rx_of NS IFACE: frames IFACE received so far
+rx_of() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets"; }
+# wait_rx NS IFACE FROM N: until IFACE received N frames since FROM (bounded)
+wait_rx() {
+	local now
+	for _ in $(seq 100); do
+		now=$(rx_of "$1" "$2")
+		[ $((now - $3)) -ge "$4" ] && return 0
+		sleep 0.05
+	done
+	fail "$2 in $1 received $((now - $3)) of $4 frames"
+}
+MACVQ=$(ip -n "$NSP" -br link show "$VPEER" | awk '{print $3}')
+rx0=$(rx_of "$NSA" tl0)
+ip netns exec "$NSP" "$TL_BULK" blast "$VPEER" "$MACA" 3000 >/dev/null || fail "raw frames from behind the veth"
+wait_rx "$NSA" tl0 "$rx0" 3000
+rx0=$(rx_of "$NSP" "$VPEER")
+ip netns exec "$NSR" "$TL_BULK" blast tl0 "$MACVQ" 1000 >/dev/null || fail "raw frames to the veth"
+wait_rx "$NSP" "$VPEER" "$rx0" 1000
+
 # every addressed host reaches the stack host
 ping_ok "$NSA" 198.18.0.1
 ping_ok "$NSP" 198.18.0.1
