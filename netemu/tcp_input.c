@@ -122,11 +122,14 @@ static enum tcp_verdict syn_challenge(struct tcp_conn *c, tl_usec_t now)
 
 /* RFC 2883 (Linux tcp_dsack_set()): bytes [start, end) came again; with
  * SACK and tcp_dsack, our next ACK reports them in a D-SACK block. */
-static void dsack_old(struct tcp_conn *c, uint32_t start, uint32_t end)
+static void dsack_set(struct tcp_conn *c, uint32_t start, uint32_t end)
 {
 	if (!c->sack_ok || !c->th->sysctl->tcp_dsack)
 		return;
-	c->th->mib->tcpext.TCPDSACKOldSent++;
+	if (seq_lt(start, c->rcv_nxt))
+		c->th->mib->tcpext.TCPDSACKOldSent++;
+	else
+		c->th->mib->tcpext.TCPDSACKOfoSent++;
 	c->dsack = (struct tcp_sack_block){ start, end };
 	c->dsack_pending = true;
 }
@@ -136,7 +139,7 @@ static void dsack_old(struct tcp_conn *c, uint32_t start, uint32_t end)
 static enum tcp_verdict drop_send_dupack(struct tcp_conn *c, const struct tcp_seg *seg)
 {
 	if (seg->len && seq_lt(seg->seq, c->rcv_nxt))
-		dsack_old(c, seg->seq,
+		dsack_set(c, seg->seq,
 			  seq_lt(seg->seq + seg->len, c->rcv_nxt) ? seg->seq + seg->len : c->rcv_nxt);
 	return TCP_DROP_SEND_ACK;
 }
@@ -477,7 +480,7 @@ static enum tcp_verdict process_text(struct tcp_conn *c, const struct tcp_seg *s
 	uint32_t seq = seg->seq, len = seg->len;
 	if (seq_lt(seq, c->rcv_nxt)) { /* trim what we already have */
 		uint32_t skip = c->rcv_nxt - seq;
-		dsack_old(c, seq, skip < len ? c->rcv_nxt : seq + len);
+		dsack_set(c, seq, skip < len ? c->rcv_nxt : seq + len);
 		if (skip >= len) {
 			tcp_send_ack(c, now); /* a duplicate: tell the sender at once */
 			return TCP_CONTINUE;
@@ -499,10 +502,14 @@ static enum tcp_verdict process_text(struct tcp_conn *c, const struct tcp_seg *s
 	if (len > room)
 		len = room; /* beyond the window we advertised */
 	if (seq != c->rcv_nxt) {
-		if (len && tcp_ofo_insert(&c->ofo, seq, data, len) == 0)
+		uint32_t added = len;
+		if (len && tcp_ofo_add(&c->ofo, seq, data, len, &added) == 0) {
 			th->mib->tcpext.TCPOFOQueue++;
-		else if (len)
+			if (added == 0) /* all of it waits in the queue already */
+				dsack_set(c, seq, seq + len);
+		} else if (len) {
 			th->mib->tcpext.TCPOFODrop++;
+		}
 		tcp_send_ack(c, now); /* duplicate ACK (with SACK) at once */
 		return TCP_CONTINUE;
 	}

@@ -220,6 +220,30 @@ static void test_rfc2883_dsack_reports_duplicates(void **state)
 	}
 }
 
+/* RFC 2883 §4.1.3: a duplicate of out-of-order data is reported too: the
+ * D-SACK block first, then the SACK block that holds it (TCPDSACKOfoSent). */
+static void test_rfc2883_dsack_out_of_order_duplicate(void **state)
+{
+	(void)state;
+	struct harness *h = h_new();
+	struct tcp_conn *l = h_listen(h, 80, 16);
+	struct h_peer p = h_open_opt(h, l, 40000, 1000, mss_sack, 0);
+	uint32_t base = p.seq;
+	peer_data_at(h, &p, base, 200, 100);
+	struct tcp_seg a = h_expect(h, SEG(.flags = TH_ACK, .ack = base));
+	assert_int_equal(a.opt.nsack, 1);
+	peer_data_at(h, &p, base, 220, 50); /* inside what waits already */
+	a = h_expect(h, SEG(.flags = TH_ACK, .ack = base));
+	assert_int_equal(a.opt.nsack, 2);
+	assert_int_equal(a.opt.sack[0].start, base + 220);
+	assert_int_equal(a.opt.sack[0].end, base + 270);
+	assert_int_equal(a.opt.sack[1].start, base + 200);
+	assert_int_equal(a.opt.sack[1].end, base + 300);
+	assert_int_equal(h_mib(h)->tcpext.TCPDSACKOfoSent, 1);
+	assert_int_equal(h_mib(h)->tcpext.TCPDSACKOldSent, 0);
+	h_free(h);
+}
+
 /* RFC 2883 §4: without SACK negotiated there is no D-SACK either. */
 static void test_rfc2883_no_dsack_without_sack(void **state)
 {
@@ -659,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_rfc2018_reassembly_with_sack_blocks),
 		cmocka_unit_test(test_rfc9293_duplicates_trimmed),
 		cmocka_unit_test(test_rfc2883_dsack_reports_duplicates),
+		cmocka_unit_test(test_rfc2883_dsack_out_of_order_duplicate),
 		cmocka_unit_test(test_rfc2883_no_dsack_without_sack),
 		cmocka_unit_test(test_rfc7323_window_scaling_both_ways),
 		cmocka_unit_test(test_rfc7323_receive_window_never_shrinks),
