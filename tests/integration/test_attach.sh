@@ -80,25 +80,10 @@ address = 198.18.0.7/24
 LAB
 start_daemon main "$T/lab" || fail "tcplabd did not become ready"
 
-# bare: up, no IPv4 address, and its raw frames cross the switch to a
-ip -n "$NSR" -4 addr show dev tl0 | grep -q inet && fail "the bare TAP got an address"
-ip -n "$NSR" link show tl0 | grep -q ",UP" || fail "the bare TAP is not up"
-MACA=$(ip -n "$NSA" -br link show tl0 | awk '{print $3}')
-rx0=$(ip netns exec "$NSA" cat /sys/class/net/tl0/statistics/rx_packets)
-ip netns exec "$NSR" "$TL_BULK" blast tl0 "$MACA" 1000 >/dev/null || fail "raw frames from the bare host"
-for _ in $(seq 100); do # the daemon forwards them asynchronously (bounded)
-	rx1=$(ip netns exec "$NSA" cat /sys/class/net/tl0/statistics/rx_packets)
-	[ $((rx1 - rx0)) -ge 1000 ] && break
-	sleep 0.05
-done
-[ $((rx1 - rx0)) -ge 1000 ] || fail "a received $((rx1 - rx0)) of 1000 raw frames from the bare host"
-
-# the packet port in bursts, both ways (its receive ring, its batched
-# sends): raw frames from behind the veth reach a, and raw frames from the
-# bare host reach the veth's far end, none lost
 # rx_of NS IFACE: frames IFACE received so far
 rx_of() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets"; }
-# wait_rx NS IFACE FROM N: until IFACE received N frames since FROM (bounded)
+# wait_rx NS IFACE FROM N: until IFACE received N frames since FROM; the
+# daemon forwards them asynchronously (bounded)
 wait_rx() {
 	local now
 	for _ in $(seq 100); do
@@ -108,6 +93,18 @@ wait_rx() {
 	done
 	fail "$2 in $1 received $((now - $3)) of $4 frames"
 }
+
+# bare: up, no IPv4 address, and its raw frames cross the switch to a
+ip -n "$NSR" -4 addr show dev tl0 | grep -q inet && fail "the bare TAP got an address"
+ip -n "$NSR" link show tl0 | grep -q ",UP" || fail "the bare TAP is not up"
+MACA=$(ip -n "$NSA" -br link show tl0 | awk '{print $3}')
+rx0=$(rx_of "$NSA" tl0)
+ip netns exec "$NSR" "$TL_BULK" blast tl0 "$MACA" 1000 >/dev/null || fail "raw frames from the bare host"
+wait_rx "$NSA" tl0 "$rx0" 1000
+
+# the packet port in bursts, both ways (its receive ring, its batched
+# sends): raw frames from behind the veth reach a, and raw frames from the
+# bare host reach the veth's far end, none lost
 MACVQ=$(ip -n "$NSP" -br link show "$VPEER" | awk '{print $3}')
 rx0=$(rx_of "$NSA" tl0)
 ip netns exec "$NSP" "$TL_BULK" blast "$VPEER" "$MACA" 3000 >/dev/null || fail "raw frames from behind the veth"
