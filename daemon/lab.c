@@ -245,6 +245,12 @@ void lab_log_links(const struct lab *lab)
 {
 	for (unsigned si = 0; si < lab->n_segs; si++) {
 		const struct lab_segment *seg = &lab->segs[si];
+		if (seg->tx_dropped || seg->rx_errors || seg->rx_nobuf || seg->rx_bad_vnet)
+			log_info("link %s: devices refused %" PRIu64 " frames; %" PRIu64
+				 " reads failed; %" PRIu64 " frames found no buffer, %" PRIu64
+				 " had a bad virtio_net_hdr",
+				 seg->link->name, seg->tx_dropped, seg->rx_errors, seg->rx_nobuf,
+				 seg->rx_bad_vnet);
 		for (unsigned pi = 0; pi < seg->n_ports; pi++) {
 			const struct lab_port *p = &seg->ports[pi];
 			if (!p->in_up)

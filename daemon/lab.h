@@ -76,7 +76,7 @@ struct lab_port {
 	/* Edge counters (the stack cannot see these). */
 	uint64_t tx_dropped;  /* frames the device refused (queue full) */
 	uint64_t rx_errors;   /* failed reads */
-	uint64_t rx_nobuf;    /* frames for an impaired port that found no buffer */
+	uint64_t rx_nobuf;    /* frames that found no buffer (an impaired port's, a packet ring's) */
 	uint64_t rx_bad_vnet; /* reads whose virtio_net_hdr made no sense */
 };
 
@@ -89,7 +89,9 @@ struct lab_segment {
 	struct lab_port ports[LAB_PORTS_MAX];
 	unsigned n_ports;
 	struct l2switch *sw;
-	uint64_t tx_dropped, rx_errors; /* sums over the device ports */
+	/* Sums over the device ports (rx_nobuf and rx_bad_vnet as of the
+	 * last drain). */
+	uint64_t tx_dropped, rx_errors, rx_nobuf, rx_bad_vnet;
 };
 
 struct lab {

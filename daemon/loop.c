@@ -349,9 +349,14 @@ static void drain(struct loop_seg *ls, tl_usec_t now)
 		}
 	}
 	ls->busy = moved;
-	for (unsigned pi = 0; pi < seg->n_ports; pi++)
+	seg->rx_nobuf = seg->rx_bad_vnet = 0;
+	for (unsigned pi = 0; pi < seg->n_ports; pi++) {
+		struct lab_port *p = &seg->ports[pi];
 		if (ls->ports[pi].txq)
-			port_refused(seg, &seg->ports[pi], packet_txq_flush(ls->ports[pi].txq));
+			port_refused(seg, p, packet_txq_flush(ls->ports[pi].txq));
+		seg->rx_nobuf += p->rx_nobuf;
+		seg->rx_bad_vnet += p->rx_bad_vnet;
+	}
 	for (unsigned pi = 0; pi < seg->n_ports; pi++) {
 		struct lab_port *p = &seg->ports[pi];
 		if (p->kind != LAB_PORT_STACK)
@@ -410,9 +415,11 @@ static void on_port(evutil_socket_t fd, short what, void *arg)
 	/* At most TAP_BATCH frames, then back to the loop: libevent is level
 	 * triggered, so a still-readable device is served again after the
 	 * other ready events. */
-	int n = lport->ring ? packet_rx_ring_read(lport->ring, TAP_BATCH, on_frame, lport)
-		: lport->txq ? packet_read_batch(fd, TAP_BATCH, on_frame, lport)
-			     : tap_read_batch(fd, TAP_BATCH, on_frame, lport);
+	bool packet = ls->seg->ports[lport->port].kind == LAB_PORT_PACKET;
+	int n = lport->ring ? packet_rx_ring_read(lport->ring, TAP_BATCH, on_frame, lport,
+						  &ls->seg->ports[lport->port].rx_nobuf)
+		: packet    ? packet_read_batch(fd, TAP_BATCH, on_frame, lport)
+			    : tap_read_batch(fd, TAP_BATCH, on_frame, lport);
 	drain(ls, ls->now);
 	if (n < 0) {
 		struct lab_port *p = &ls->seg->ports[lport->port];
@@ -558,14 +565,16 @@ struct loop *loop_new(struct lab *lab, struct recorder *rec, char *err, size_t e
 			lport->port = pi;
 			if (p->kind == LAB_PORT_STACK)
 				continue;
-			if (p->kind == LAB_PORT_PACKET && !(lport->txq = packet_txq_new(p->fd))) {
-				snprintf(err, errlen, "out of memory for the send queue of %s", p->host->name);
-				goto fail;
-			}
 			if (p->kind == LAB_PORT_PACKET) {
+				lport->txq = packet_txq_new(p->fd);
+				if (!lport->txq) {
+					snprintf(err, errlen, "out of memory for the send queue of %s",
+						 p->host->name);
+					goto fail;
+				}
 				char why[160];
 				lport->ring = packet_rx_ring_new(p->fd, p->offload, why, sizeof(why));
-				if (!lport->ring)
+				if (!lport->ring) /* it still works, a batch per system call */
 					log_warn("%s: %s", p->host->name, why);
 			}
 			lport->rd = event_new(lp->base, p->fd, EV_READ | EV_PERSIST, on_port, lport);

@@ -382,7 +382,9 @@ static int view_start(struct view *v, const char *dir, struct registry *reg,
 		struct lab_segment *seg = &lab->segs[i];
 		struct fsv_link_source src = { .mtu = seg->link->mtu,
 					       .to_peer_dropped = &seg->tx_dropped,
-					       .from_peer_errors = &seg->rx_errors };
+					       .from_peer_errors = &seg->rx_errors,
+					       .from_peer_nobuf = &seg->rx_nobuf,
+					       .from_peer_bad_vnet = &seg->rx_bad_vnet };
 		view_link_pipes(seg, &src);
 		lab_seg_describe(seg, src.endpoints, sizeof(src.endpoints));
 		if (fsv_add_link(v->fv, seg->link->name, &src) < 0) {

@@ -119,7 +119,6 @@ struct packet_rx_ring {
 	uint8_t *map;
 	unsigned next; /* the slot to look at next */
 	bool vnet;     /* frames carry a virtio_net_hdr just before the MAC header */
-	uint64_t cut;  /* frames lost: larger than a slot, and the queue was full */
 };
 
 struct packet_rx_ring *packet_rx_ring_new(int fd, bool vnet, char *err, size_t errlen)
@@ -170,7 +169,8 @@ void packet_rx_ring_free(struct packet_rx_ring *r)
 	free(r);
 }
 
-int packet_rx_ring_read(struct packet_rx_ring *r, unsigned max, tap_frame_fn fn, void *ctx)
+int packet_rx_ring_read(struct packet_rx_ring *r, unsigned max, tap_frame_fn fn, void *ctx,
+			uint64_t *lost)
 {
 	unsigned n = 0;
 	size_t vh = r->vnet ? VNET_HDR_LEN : 0;
@@ -188,7 +188,7 @@ int packet_rx_ring_read(struct packet_rx_ring *r, unsigned max, tap_frame_fn fn,
 		} else if (h->tp_snaplen == h->tp_len) {
 			fn(ctx, (uint8_t *)h + h->tp_mac - vh, h->tp_snaplen + vh);
 		} else {
-			r->cut++; /* too large, and no room on the queue: lost */
+			(*lost)++; /* too large, and no room on the queue */
 		}
 		__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 		r->next = (r->next + 1) % RING_SLOTS;

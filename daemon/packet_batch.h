@@ -33,8 +33,10 @@ void packet_rx_ring_free(struct packet_rx_ring *r);
 
 /* As packet_read_batch, from the ring. A frame too large for a ring slot
  * (a superframe) is queued whole on the socket, and read from there in
- * its turn. */
-int packet_rx_ring_read(struct packet_rx_ring *r, unsigned max, tap_frame_fn fn, void *ctx);
+ * its turn; one that found the queue full too is lost and counted in
+ * *lost. */
+int packet_rx_ring_read(struct packet_rx_ring *r, unsigned max, tap_frame_fn fn, void *ctx,
+			uint64_t *lost);
 
 /* Frames waiting to be sent on one packet socket. */
 struct packet_txq;

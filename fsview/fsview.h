@@ -48,8 +48,10 @@ struct fsv_hooks {
 struct fsv_link_source {
 	uint16_t mtu;
 	char endpoints[160];             /* one line, e.g. "stack 198.18.0.1 <-> peer tcplab-peer/tl0 198.18.0.2" */
-	const uint64_t *to_peer_dropped;  /* frames the TAP refused */
-	const uint64_t *from_peer_errors; /* failed TAP reads */
+	const uint64_t *to_peer_dropped;    /* frames the devices refused */
+	const uint64_t *from_peer_errors;   /* failed device reads */
+	const uint64_t *from_peer_nobuf;    /* frames read that found no buffer */
+	const uint64_t *from_peer_bad_vnet; /* frames read with a senseless virtio_net_hdr */
 	/* The impairment pipelines: on a wire of a kernel and a stack host
 	 * "to_stack" and "to_kernel"; elsewhere one per sender, "from_<host>".
 	 * Each shows as <name>.counters and <name>.<knob>. The names are fixed

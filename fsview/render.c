@@ -529,9 +529,13 @@ int fsv_render_link_file(struct fsv_state *s, const struct fsv_node *n, tl_usec_
 		sb_printf(out, "%s\n", src->endpoints);
 		return 0;
 	case 2:
-		sb_printf(out, "to_peer_dropped %" PRIu64 "\nfrom_peer_errors %" PRIu64 "\n",
+		sb_printf(out,
+			  "to_peer_dropped %" PRIu64 "\nfrom_peer_errors %" PRIu64
+			  "\nfrom_peer_nobuf %" PRIu64 "\nfrom_peer_bad_vnet %" PRIu64 "\n",
 			  src->to_peer_dropped ? *src->to_peer_dropped : 0,
-			  src->from_peer_errors ? *src->from_peer_errors : 0);
+			  src->from_peer_errors ? *src->from_peer_errors : 0,
+			  src->from_peer_nobuf ? *src->from_peer_nobuf : 0,
+			  src->from_peer_bad_vnet ? *src->from_peer_bad_vnet : 0);
 		return 0;
 	}
 	if (n->id >= fsv_link_file_count(src))
