@@ -72,6 +72,15 @@ for f in mtu endpoints counters; do
 	[ -f "$M/links/l0/$f" ] || fail "missing links/l0/$f"
 done
 [ "$(cat "$M/links/l0/mtu")" = 1500 ] || fail "links/l0/mtu: $(cat "$M/links/l0/mtu")"
+# The device edge's counters, each a name and a number; the wire's two
+# directions, each its counters and its knobs.
+[ "$(awk '{print $1}' "$M/links/l0/counters" | tr '\n' ' ')" = \
+	"to_peer_dropped from_peer_errors from_peer_nobuf from_peer_bad_vnet " ] ||
+	fail "links/l0/counters: $(cat "$M/links/l0/counters")"
+grep -qv '^[a-z_]* [0-9][0-9]*$' "$M/links/l0/counters" && fail "links/l0/counters: $(cat "$M/links/l0/counters")"
+for f in to_stack.counters to_stack.loss to_kernel.counters to_kernel.delay; do
+	[ -f "$M/links/l0/$f" ] || fail "missing links/l0/$f"
+done
 # Lab-only knobs never sit among Linux names, and the reverse.
 for f in $(ls "$S/sys/net/tcplab"); do
 	[ -e "$IPV4/$f" ] && fail "lab knob $f also under net/ipv4"
