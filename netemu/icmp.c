@@ -6,6 +6,7 @@
 #include "bytes.h"
 #include "checksum.h"
 #include "stack.h"
+#include "tcp.h"
 
 /* Linux quotes as much of the offending datagram as fits in 576 bytes. */
 #define ICMP_QUOTE_MAX (576 - IPV4_HLEN - ICMP_HLEN)
@@ -91,8 +92,13 @@ void icmp_input(struct stack *st, const struct ipv4_pkt *ip, tl_usec_t now)
 		return;
 	}
 	count_in(m, type);
+	if (type == ICMP_DEST_UNREACH && ip->payload[1] == ICMP_FRAG_NEEDED) {
+		tcp_icmp_frag_needed(stack_tcp(st), be16_at(ip->payload + 6),
+				     ip->payload + ICMP_HLEN, ip->payload_len - ICMP_HLEN, now);
+		return;
+	}
 	if (type != ICMP_ECHO)
-		return; /* replies and errors have no socket to go to yet */
+		return; /* other errors and replies have no socket to go to */
 
 	/* Echo reply: same identifier, sequence and data. */
 	size_t data_len = ip->payload_len - ICMP_HLEN;

@@ -17,6 +17,7 @@ struct stack;
 #define ICMP_PARAMETERPROB 12
 #define ICMP_PROT_UNREACH 2
 #define ICMP_PORT_UNREACH 3
+#define ICMP_FRAG_NEEDED 4 /* RFC 1191: the rest of the header holds the next-hop MTU */
 #define ICMP_HLEN 8
 
 /* Linux's global ICMP rate limit (net.ipv4.icmp_msgs_per_sec/_burst),

@@ -13,7 +13,6 @@
 
 #define ROUTER_TTL 64
 #define ICMP_NET_UNREACH 0
-#define ICMP_FRAG_NEEDED 4
 #define ICMP_EXC_TTL 0
 /* RFC 1812 §4.3.2.3 and Linux icmp_send(): an error quotes as much of the
  * datagram as fits in 576 bytes. */

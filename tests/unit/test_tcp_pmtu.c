@@ -1,0 +1,143 @@
+/* Path MTU discovery from ICMP (RFC 1191 §6.3; Linux tcp_v4_err(),
+ * tcp_v4_mtu_reduced(), tcp_simple_retransmit()): a "fragmentation
+ * needed" about a segment in flight shrinks the MSS to the next-hop MTU
+ * less 40 and resends what was in flight at once, cut to the new size,
+ * with the congestion window untouched; errors about other sequence
+ * numbers are counted (OutOfWindowIcmps) and change nothing. */
+#include "tcp_harness.h"
+
+#include "icmp.h"
+#include "tcp_int.h"
+
+#define ROUTER 0xc61200feu /* 198.18.0.254, a router on the path */
+
+/* Injects ICMP 3/4 with next-hop `mtu` from the router about our segment
+ * (80 -> p's port) that carried sequence number `seq`. */
+static void inject_frag_needed(struct harness *h, const struct h_peer *p, uint32_t seq,
+			       uint16_t mtu)
+{
+	uint8_t frame[ETH_HLEN + IPV4_HLEN + ICMP_HLEN + IPV4_HLEN + 8] = { 0 };
+	uint8_t *ip = frame + ETH_HLEN, *icmp = ip + IPV4_HLEN, *inner = icmp + ICMP_HLEN;
+	/* What we sent: a full-sized TCP segment with DF. */
+	inner[0] = 0x45;
+	put_be16(inner + 2, 1500);
+	put_be16(inner + 6, IPV4_DF);
+	inner[8] = 64;
+	inner[9] = IPPROTO_TCP_;
+	put_be32(inner + 12, H_US);
+	put_be32(inner + 16, H_PEER);
+	put_be16(inner + 10, csum_buf(inner, IPV4_HLEN));
+	put_be16(inner + IPV4_HLEN, p->our_port);
+	put_be16(inner + IPV4_HLEN + 2, p->port);
+	put_be32(inner + IPV4_HLEN + 4, seq);
+	icmp[0] = ICMP_DEST_UNREACH;
+	icmp[1] = ICMP_FRAG_NEEDED;
+	put_be16(icmp + 6, mtu);
+	put_be16(icmp + 2, csum_buf(icmp, ICMP_HLEN + IPV4_HLEN + 8));
+	ip[0] = 0x45;
+	put_be16(ip + 2, IPV4_HLEN + ICMP_HLEN + IPV4_HLEN + 8);
+	ip[8] = 64;
+	ip[9] = IPPROTO_ICMP_;
+	put_be32(ip + 12, ROUTER);
+	put_be32(ip + 16, H_US);
+	put_be16(ip + 10, csum_buf(ip, IPV4_HLEN));
+	memcpy(frame, h_us_mac, 6);
+	memcpy(frame + 6, h_peer_mac, 6);
+	put_be16(frame + 12, ETH_P_IP);
+	h_inject_frame(h, frame, sizeof(frame));
+}
+
+/* Sends `n` bytes from the application and returns the segments that left. */
+static unsigned send_and_collect(struct harness *h, struct h_peer *p, uint32_t n,
+				 struct tcp_seg *out, unsigned max)
+{
+	static uint8_t buf[8000];
+	memset(buf, 'x', sizeof(buf));
+	assert_true(n <= sizeof(buf));
+	assert_int_equal(tcp_send(p->c, buf, n, h->now), (ssize_t)n);
+	h_collect(h);
+	unsigned k = 0;
+	while (h->out_count && k < max)
+		out[k++] = h_pop(h);
+	return k;
+}
+
+/* Rows: next-hop MTU in the ICMP, the MSS we then use. */
+static void test_rfc1191_frag_needed_shrinks_mss_and_resends(void **state)
+{
+	(void)state;
+	static const struct {
+		uint16_t mtu;
+		uint16_t mss;
+	} rows[] = {
+		{ 1280, 1240 },
+		{ 1400, 1360 },
+		{ 300, 512 }, /* below Linux's min_pmtu 552: raised to it */
+	};
+	for (size_t i = 0; i < TL_ARRAY_SIZE(rows); i++) {
+		print_message("next-hop MTU %u\n", rows[i].mtu);
+		struct harness *h = h_new();
+		struct tcp_conn *l = h_listen(h, 80, 16);
+		struct h_peer p = h_open(h, l, 1000);
+		struct tcp_seg segs[16];
+		unsigned n = send_and_collect(h, &p, 4000, segs, 16);
+		assert_true(n >= 3);
+		assert_int_equal(segs[0].len, 1460);
+		uint32_t cwnd = p.c->cc.cwnd;
+		inject_frag_needed(h, &p, segs[0].seq, rows[i].mtu);
+		/* At once, no timer: the flight again, every segment cut. */
+		uint32_t resent = 0;
+		assert_true(h->out_count > 0);
+		while (h->out_count) {
+			struct tcp_seg s = h_pop(h);
+			assert_int_equal(s.seq, p.iss + 1 + resent);
+			assert_true(s.len <= rows[i].mss);
+			resent += s.len;
+		}
+		assert_int_equal(resent, 4000);
+		assert_int_equal(p.c->mss, rows[i].mss);
+		assert_int_equal(p.c->cc.cwnd, cwnd);
+		assert_true(h_mib(h)->tcp.RetransSegs >= 3);
+		assert_int_equal(h_mib(h)->tcpext.TCPTimeouts, 0);
+		assert_int_equal(h_mib(h)->icmp.InDestUnreachs, 1);
+		/* Later data leaves at the new size too. */
+		n = send_and_collect(h, &p, 3000, segs, 16);
+		assert_true(n > 0);
+		assert_int_equal(segs[0].len, rows[i].mss);
+		h_free(h);
+	}
+}
+
+/* Linux tcp_v4_err(): an error about a sequence number outside
+ * [snd_una, snd_nxt) is not about a segment in flight (OutOfWindowIcmps);
+ * one asking for a larger MTU than we use changes nothing. */
+static void test_linux_frag_needed_ignored_unless_it_applies(void **state)
+{
+	(void)state;
+	struct harness *h = h_new();
+	struct tcp_conn *l = h_listen(h, 80, 16);
+	struct h_peer p = h_open(h, l, 1000);
+	struct tcp_seg segs[16];
+	unsigned n = send_and_collect(h, &p, 2000, segs, 16);
+	assert_int_equal(n, 2);
+	inject_frag_needed(h, &p, p.iss + 1 + 5000, 1280); /* beyond what we sent */
+	h_expect_nothing(h);
+	assert_int_equal(h_mib(h)->tcpext.OutOfWindowIcmps, 1);
+	inject_frag_needed(h, &p, p.iss, 1280); /* our SYN: acknowledged long ago */
+	h_expect_nothing(h);
+	assert_int_equal(h_mib(h)->tcpext.OutOfWindowIcmps, 2);
+	inject_frag_needed(h, &p, segs[0].seq, 9000); /* larger than our path */
+	h_expect_nothing(h);
+	assert_int_equal(p.c->mss, 1460);
+	assert_int_equal(h_mib(h)->tcp.RetransSegs, 0);
+	h_free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rfc1191_frag_needed_shrinks_mss_and_resends),
+		cmocka_unit_test(test_linux_frag_needed_ignored_unless_it_applies),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
