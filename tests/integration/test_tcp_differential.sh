@@ -84,6 +84,7 @@ SCENARIOS=(
 	"rst-challenge"
 	"timewait"
 	"zero-window"
+	"dsack"
 )
 DEFAULTS="tcp_synack_retries=5 tcp_syncookies=1"
 

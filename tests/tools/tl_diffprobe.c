@@ -102,6 +102,8 @@ struct seg {
 	uint16_t mss;
 	bool has_ts;
 	uint32_t tsval, tsecr;
+	uint32_t sack[4][2]; /* SACK blocks [start, end), in wire order */
+	int nsack;
 	bool csum_bad;
 	uint32_t len;
 	uint8_t data[DATA_KEEP];
@@ -296,6 +298,10 @@ static void parse_opts(const uint8_t *o, size_t n, struct seg *s)
 		s->kinds[s->nkinds++] = k;
 		if (k == 2 && l == 4)
 			s->mss = rd16(o + i + 2);
+		for (size_t b = 2; k == 5 && b + 8 <= l && s->nsack < 4; b += 8) {
+			s->sack[s->nsack][0] = rd32(o + i + b);
+			s->sack[s->nsack++][1] = rd32(o + i + b + 4);
+		}
 		if (k == 8 && l == 10) {
 			s->has_ts = true;
 			s->tsval = rd32(o + i + 2);
@@ -497,6 +503,13 @@ static void fmt_seg(const struct probe *p, const struct seg *s, char *buf, size_
 			default: o += (size_t)snprintf(buf + o, cap - o, "%skind%u", sep, s->kinds[i]);
 			}
 		}
+	}
+	/* SACK blocks are about our bytes: relative to O. */
+	for (int i = 0; i < s->nsack && o < cap; i++) {
+		char a[24], b[24];
+		fmt_num(p, s->sack[i][0], 'O', a, sizeof(a));
+		fmt_num(p, s->sack[i][1], 'O', b, sizeof(b));
+		o += (size_t)snprintf(buf + o, cap - o, "%s%s..%s", i ? "," : " sack=", a, b);
 	}
 	if (s->has_ts && o < cap)
 		o += (size_t)snprintf(buf + o, cap - o, " ecr=%s",
@@ -858,6 +871,30 @@ static void sc_zero_window(struct probe *p)
 	quiet(p, 300);
 }
 
+/* RFC 2883 D-SACK, as Linux sends it with SACK negotiated (discard, 9):
+ * a duplicate segment is ACKed at once with a first SACK block naming it;
+ * a partly old one names its old part; out-of-order data gets a SACK
+ * block, and its duplicate a D-SACK block followed by that block. */
+static void sc_dsack(struct probe *p)
+{
+	new_conn(p, 9);
+	send_syn(p, OPT_LINUX_SYN);
+	expect(p, 1000, false, NULL);
+	send_rel(p, TH_ACK, 1, 1, NULL);
+	send_rel(p, TH_PSH | TH_ACK, 1, 1, "abcd");
+	expect(p, 1000, false, NULL);
+	send_rel(p, TH_PSH | TH_ACK, 1, 1, "abcd"); /* all old */
+	expect(p, 1000, false, NULL);
+	send_rel(p, TH_PSH | TH_ACK, 3, 1, "cdef"); /* [3, 5) old, [5, 7) new */
+	expect(p, 1000, false, NULL);
+	send_rel(p, TH_PSH | TH_ACK, 11, 1, "klmn"); /* beyond a hole at [7, 11) */
+	expect(p, 1000, false, NULL);
+	send_rel(p, TH_PSH | TH_ACK, 11, 1, "klmn"); /* the same again */
+	expect(p, 1000, false, NULL);
+	send_rel(p, TH_RST, 7, 0, NULL);
+	quiet(p, 300);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(struct probe *p);
@@ -870,6 +907,7 @@ static const struct {
 	{ "rst-challenge", sc_rst_challenge, "RFC 5961 challenge ACKs and exact RST (port 7)" },
 	{ "timewait", sc_timewait, "server-side TIME_WAIT re-ACKs a FIN (port 8001)" },
 	{ "zero-window", sc_zero_window, "zero-window probes and reopening (chargen, port 19)" },
+	{ "dsack", sc_dsack, "D-SACK blocks for old and out-of-order duplicates (discard, port 9)" },
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
