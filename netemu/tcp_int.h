@@ -126,6 +126,10 @@ struct tcp_conn {
 	uint8_t snd_wscale, rcv_wscale;
 	bool ws_ok, sack_ok, ts_ok;
 	uint32_t ts_recent, ts_offset;
+	/* Path MTU black-hole detection (tcp_pmtu.c): on once suspected, with
+	 * the MSS it has come down to (Linux icsk_mtup.search_low). */
+	bool mtup_enabled;
+	uint16_t mtup_low_mss;
 	/* RFC 2883: a duplicate we received, reported first in our next ACK. */
 	bool dsack_pending;
 	struct tcp_sack_block dsack;
@@ -313,6 +317,12 @@ bool tcp_oow_ack_allowed(struct tcp_conn *c, tl_usec_t now);
 void tcp_timer_arm(struct tcp_host *th, struct tcp_timer *t, tl_usec_t when);
 void tcp_timer_stop(struct tcp_timer *t);
 void tcp_arm_rtx(struct tcp_conn *c, tl_usec_t now);
+
+/* ---- tcp_pmtu.c ---- */
+/* Linux tcp_mtu_probing(): retransmissions have run past tcp_retries1, so
+ * a path MTU black hole (ICMP filtered) is suspected: with
+ * tcp_mtu_probing, send smaller segments. */
+void tcp_mtu_black_hole(struct tcp_conn *c);
 /* An orphaned FIN_WAIT2 ends silently after Linux's tcp_fin_time(). */
 void tcp_arm_fin_wait2_timer(struct tcp_conn *c, tl_usec_t now);
 void tcp_conn_stop_timers(struct tcp_conn *c);

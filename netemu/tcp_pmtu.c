@@ -4,11 +4,14 @@
  * next-hop MTU. The connection then sends smaller segments and resends
  * what was in flight at once, without touching the congestion window
  * (Linux's tcp_simple_retransmit()): the units changed, not the path's
- * capacity. */
+ * capacity. Where ICMP never comes back (a black hole), Linux's
+ * tcp_mtu_probing lowers the MSS after tcp_retries1's worth of
+ * retransmissions instead. */
 #include "tcp.h"
 
 #include "bytes.h"
 #include "tcp_int.h"
+#include "tcp_sysctl.h"
 
 /* Linux net.ipv4.route.min_pmtu: an ICMP asking for less is raised to it. */
 #define PMTU_MIN 552u
@@ -36,6 +39,25 @@ static void mtu_reduced(struct tcp_conn *c, uint32_t mtu, tl_usec_t now)
 	tcp_emit_retrans(c->th, TL_EV_TCP_RETRANS, c->id, &c->h, c->retransmits, "pmtu", now);
 	tcp_output(c, now);
 	tcp_arm_rtx(c, now);
+}
+
+void tcp_mtu_black_hole(struct tcp_conn *c)
+{
+	const struct tcp_sysctl *s = c->th->sysctl;
+	if (!s->tcp_mtu_probing)
+		return;
+	if (!c->mtup_enabled) {
+		/* The first time only turns the search on: from tcp_base_mss. */
+		c->mtup_enabled = true;
+		c->mtup_low_mss = (uint16_t)TL_MAX(TL_MIN(s->tcp_base_mss, 65535), 1);
+	} else {
+		int mss = TL_MIN(c->mtup_low_mss >> 1, s->tcp_base_mss);
+		mss = TL_MAX(mss, s->tcp_mtu_probe_floor);
+		mss = TL_MAX(mss, s->tcp_min_snd_mss);
+		c->mtup_low_mss = (uint16_t)TL_MIN(mss, 65535);
+	}
+	if (c->mtup_low_mss < c->mss)
+		c->mss = c->mtup_low_mss;
 }
 
 void tcp_icmp_frag_needed(struct tcp_host *th, uint16_t mtu, const uint8_t *inner, size_t len,

@@ -41,6 +41,8 @@ struct tcp_sysctl {
 	int tcp_rmem[3];             /* bytes, each >= 1 */
 	int tcp_wmem[3];             /* bytes, each >= 1 */
 	int tcp_mtu_probing;         /* u8 */
+	int tcp_base_mss;            /* int: MSS black-hole detection starts from */
+	int tcp_mtu_probe_floor;     /* 48..65535 */
 	int tcp_min_snd_mss;         /* 48..65535 */
 	int ip_local_port_range[2];  /* 1024..65535, low <= high */
 	/* net.core */

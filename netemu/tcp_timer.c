@@ -167,6 +167,10 @@ static void rtx_timeout(struct tcp_conn *c, tl_usec_t now)
 		th->mib->tcpext.TCPAbortOnTimeout++;
 		tcp_conn_done(c, -ETIMEDOUT, TCP_CAUSE_TIMER("retries2"), now);
 		return;
+	} else if (now - c->retrans_stamp >= tcp_model_timeout_us((unsigned)th->sysctl->tcp_retries1,
+								   tcp_rto_min_us(th),
+								   tcp_rto_max_us(th))) {
+		tcp_mtu_black_hole(c); /* Linux tcp_write_timeout(), past tcp_retries1 */
 	}
 	th->mib->tcpext.TCPTimeouts++;
 	if (c->in_recovery || c->retransmits)

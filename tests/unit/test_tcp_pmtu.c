@@ -133,11 +133,54 @@ static void test_linux_frag_needed_ignored_unless_it_applies(void **state)
 	h_free(h);
 }
 
+/* Linux tcp_write_timeout() and tcp_mtu_probing(): when ICMP never comes
+ * back (a black hole), retransmissions past tcp_retries1 (3: 3 s of
+ * backoff from a 200 ms RTO) suspect the path MTU. With tcp_mtu_probing=1
+ * the next retransmission is cut to tcp_base_mss (1024), each later one to
+ * half the last (512, 256, ...), never below tcp_mtu_probe_floor; with 0
+ * the segment keeps its size until tcp_retries2 gives up. Rows: the
+ * tunables, and the sizes of the first seven retransmissions. */
+static void test_linux_mtu_black_hole_detection(void **state)
+{
+	(void)state;
+	static const struct {
+		int probing, base_mss, floor;
+		uint32_t len[7];
+	} rows[] = {
+		{ 0, 1024, 48, { 1460, 1460, 1460, 1460, 1460, 1460, 1460 } },
+		{ 1, 1024, 48, { 1460, 1460, 1460, 1024, 512, 256, 128 } },
+		{ 1, 1200, 400, { 1460, 1460, 1460, 1200, 600, 400, 400 } },
+	};
+	for (size_t i = 0; i < TL_ARRAY_SIZE(rows); i++) {
+		print_message("tcp_mtu_probing=%d tcp_base_mss=%d tcp_mtu_probe_floor=%d\n",
+			      rows[i].probing, rows[i].base_mss, rows[i].floor);
+		struct harness *h = h_new();
+		struct tcp_sysctl *s = stack_sysctl(h->st);
+		s->tcp_mtu_probing = rows[i].probing;
+		s->tcp_base_mss = rows[i].base_mss;
+		s->tcp_mtu_probe_floor = rows[i].floor;
+		struct tcp_conn *l = h_listen(h, 80, 16);
+		struct h_peer p = h_open(h, l, 1000);
+		struct tcp_seg segs[4];
+		assert_int_equal(send_and_collect(h, &p, 1460, segs, 4), 1);
+		for (unsigned k = 0; k < 7; k++) {
+			h_wait_segment(h, 200 * SEC);
+			struct tcp_seg r = h_pop(h);
+			assert_int_equal(r.seq, p.iss + 1); /* the same bytes, never ACKed */
+			assert_int_equal(r.len, rows[i].len[k]);
+			h_drop_output(h); /* the rest of the cut flight */
+		}
+		assert_int_equal(h_mib(h)->tcpext.TCPTimeouts, 7);
+		h_free(h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc1191_frag_needed_shrinks_mss_and_resends),
 		cmocka_unit_test(test_linux_frag_needed_ignored_unless_it_applies),
+		cmocka_unit_test(test_linux_mtu_black_hole_detection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -271,6 +271,8 @@ static const struct {
 	{ IPV4, "tcp_rmem", "4096\t131072\t6291456\n" },
 	{ IPV4, "tcp_wmem", "4096\t16384\t4194304\n" },
 	{ IPV4, "tcp_mtu_probing", "0\n" },
+	{ IPV4, "tcp_base_mss", "1024\n" },
+	{ IPV4, "tcp_mtu_probe_floor", "48\n" },
 	{ IPV4, "tcp_min_snd_mss", "48\n" },
 	{ IPV4, "ip_local_port_range", "32768\t60999\n" },
 	{ "net/core", "somaxconn", "4096\n" },
