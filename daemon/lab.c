@@ -577,6 +577,7 @@ static int routers_up(struct lab *lab, tl_usec_t now, char *err, size_t errlen)
 			return -ENOMEM;
 		}
 		lab->routers[lab->n_routers++] = r;
+		r->pmtu_black_hole = lr->pmtu_black_hole;
 		for (unsigned i = 0; i < lr->n_ifs; i++) {
 			const struct lab_host *h = &lab->cfg.hosts[lr->ifs[i]];
 			if (router_add_if(r, h->mac, h->addr, h->prefix_len,

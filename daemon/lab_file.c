@@ -487,6 +487,18 @@ static int parse_name_value(struct parse *ps, struct cur *c, const char *what,
 	return 0;
 }
 
+/* `on` or `off` into *v; else the error `what`. */
+static int parse_on_off(struct parse *ps, struct cur *c, bool *v, const char *what)
+{
+	char word[8];
+	if (cur_word(c, is_lower, word, sizeof(word)) < 0)
+		word[0] = '\0';
+	if (strcmp(word, "on") != 0 && strcmp(word, "off") != 0)
+		return fail(ps, ps->line, "%s", what);
+	*v = strcmp(word, "on") == 0;
+	return 0;
+}
+
 static int parse_value(struct parse *ps, enum lab_key k, struct cur *c)
 {
 	struct lab_host *h = &ps->lab->hosts[ps->index];
@@ -591,16 +603,8 @@ static int parse_value(struct parse *ps, enum lab_key k, struct cur *c)
 		return 0;
 	}
 	case K_OFFLOAD:
-		if (cur_word(c, is_lower, word, sizeof(word)) < 0)
-			word[0] = '\0';
-		if (strcmp(word, "on") == 0)
-			l->offload = true;
-		else if (strcmp(word, "off") == 0)
-			l->offload = false;
-		else
-			return fail(ps, ps->line,
+		return parse_on_off(ps, c, &l->offload,
 				    "offload must be 'on' (TSO and checksum offload on the TAP) or 'off' (every frame at most the MTU, checksums filled in)");
-		return 0;
 	case K_COUNT:
 		break;
 	}
@@ -778,15 +782,19 @@ static int parse_router_key(struct parse *ps, struct cur *c)
 	if (cur_word(c, is_key_char, key, sizeof(key)) < 0)
 		key[0] = '\0';
 	bool is_if = strcmp(key, "interface") == 0, is_route = strcmp(key, "route") == 0;
-	if (!is_if && !is_route)
+	bool is_hole = strcmp(key, "pmtu_black_hole") == 0;
+	if (!is_if && !is_route && !is_hole)
 		return fail(ps, ps->line,
-			    "unknown key '%s' (router keys: interface = LINK ADDRESS/PREFIX, route = NET/PREFIX via GATEWAY; each may repeat)",
+			    "unknown key '%s' (router keys: interface = LINK ADDRESS/PREFIX, route = NET/PREFIX via GATEWAY, each may repeat; pmtu_black_hole = on|off)",
 			    key);
 	cur_blanks(c);
 	if (!cur_take(c, '='))
 		return fail(ps, ps->line, "expected '=' after '%s'", key);
 	cur_blanks(c);
-	int rc = is_if ? parse_router_if(ps, r, c) : parse_router_route(ps, r, c);
+	int rc = is_if ? parse_router_if(ps, r, c)
+		 : is_route ? parse_router_route(ps, r, c)
+			    : parse_on_off(ps, c, &r->pmtu_black_hole,
+					   "pmtu_black_hole must be 'on' (too-big DF datagrams dropped without ICMP) or 'off'");
 	if (rc < 0)
 		return rc;
 	cur_blanks(c);

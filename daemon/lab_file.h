@@ -143,6 +143,7 @@ struct lab_router {
 	unsigned n_routes;
 	struct lab_route routes[LAB_ROUTES_MAX];
 	int route_line[LAB_ROUTES_MAX];
+	bool pmtu_black_hole; /* pmtu_black_hole = on: no "frag needed" */
 };
 
 /* True when tcplabd creates (and at exit deletes) the host's namespace. */

@@ -263,7 +263,7 @@ static void forward(struct router *r, const struct ipv4_pkt *ip, tl_usec_t now)
 	if (ip->tot_len > o->mtu) {
 		/* We never fragment (like the stack): DF gets the RFC 1191
 		 * answer, a datagram without DF is dropped and counted. */
-		if (ip->frag & IPV4_DF)
+		if ((ip->frag & IPV4_DF) && !r->pmtu_black_hole)
 			icmp_error(r, ip, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, o->mtu, now);
 		else
 			r->c.FragFails++;

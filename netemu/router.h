@@ -37,7 +37,7 @@ struct router_counters {
 	uint64_t InAddrErrors;    /* Ip: broadcast or our subnet's broadcast, not forwarded */
 	uint64_t ForwDatagrams;   /* Ip: forwarded */
 	uint64_t OutNoRoutes;     /* Ip: no route to the destination */
-	uint64_t FragFails;       /* Ip: too big for the egress, DF clear: dropped */
+	uint64_t FragFails;       /* Ip: too big for the egress, DF clear (or a black hole): dropped */
 	uint64_t InDelivers;      /* Ip: for one of our addresses */
 	uint64_t InDiscards;      /* Ip: dropped for lack of buffers */
 	uint64_t InEchos;         /* Icmp: echo requests to us */
@@ -77,6 +77,9 @@ struct router {
 	tl_usec_t icmp_last;
 	struct router_counters c;
 	struct mib_tlext arp_mib; /* ARP's own counters */
+	/* A path MTU black hole (a router behind a firewall that filters
+	 * ICMP): too-big DF datagrams are dropped without "frag needed". */
+	bool pmtu_black_hole;
 };
 
 /* NULL if out of memory. */

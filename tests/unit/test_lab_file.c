@@ -1,12 +1,14 @@
 /* Lab file parser (daemon/lab_file.c): the embedded default lab, a good
  * file using every feature, and one row per kind of error, each checked
  * for its line number and the words a user would look for. */
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -176,7 +178,8 @@ static void test_lab_router_between_links(void **state)
 		"interface = lan 198.18.0.254/24\n"
 		"interface = wan 198.18.1.254/24\n"
 		"route = 198.18.2.0/24 via 198.18.1.9\n"
-		"route = 198.19.0.0/16 via 198.18.0.9\n";
+		"route = 198.19.0.0/16 via 198.18.0.9\n"
+		"pmtu_black_hole = on\n";
 	struct lab_error err;
 	int rc = parse(text, &err);
 	if (rc != 0)
@@ -197,6 +200,7 @@ static void test_lab_router_between_links(void **state)
 	assert_int_equal(lab.links[0].n_members, 2);
 	assert_int_equal(lab.links[0].stack_host, -1); /* a router interface is neither */
 	assert_int_equal(r->n_routes, 2);
+	assert_true(r->pmtu_black_hole);
 	assert_int_equal(r->routes[0].dst, IP(198, 18, 2, 0));
 	assert_int_equal(r->routes[0].prefix_len, 24);
 	assert_int_equal(r->routes[0].via, IP(198, 18, 1, 9));
@@ -296,6 +300,8 @@ static const struct bad_row bad_rows[] = {
 	  13, "none of its interfaces' subnets" },
 	{ "unknown router key", GOOD "[router r]\ninterface = l0 198.18.0.254/24\nmtu = 1400\n", 13,
 	  "router keys" },
+	{ "black hole neither on nor off", GOOD "[router r]\ninterface = l0 198.18.0.254/24\npmtu_black_hole = yes\n", 13,
+	  "pmtu_black_hole must be 'on'" },
 	/* Attachments of kernel hosts. */
 	{ "bare attachment with an address", GOOD "attach = bare\n", 10, "no address" },
 	{ "unknown attachment", GOOD "attach = wifi\n", 11, "'tap' (default), 'bare'" },
@@ -458,6 +464,36 @@ static void test_lab_load_missing_file(void **state)
 	assert_non_null(strstr(err.msg, "cannot open"));
 }
 
+/* Every sample in labs/ parses (TL_SOURCE_ROOT is set by meson test). */
+static void test_lab_samples_parse(void **state)
+{
+	(void)state;
+	const char *root = getenv("TL_SOURCE_ROOT");
+	if (!root) {
+		print_message("TL_SOURCE_ROOT is not set (run through meson test): skipping labs/*.lab\n");
+		skip();
+	}
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s/labs", root);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	unsigned n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len < 5 || strcmp(e->d_name + len - 4, ".lab") != 0)
+			continue;
+		char path[1024];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		struct lab_error err;
+		if (lab_load(path, &lab, &err) != 0)
+			fail_msg("%s:%d: %s", path, err.line, err.msg);
+		n++;
+	}
+	closedir(d);
+	assert_true(n >= 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_lab_errors_name_their_line),
 		cmocka_unit_test(test_lab_parser_respects_length),
 		cmocka_unit_test(test_lab_load_missing_file),
+		cmocka_unit_test(test_lab_samples_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

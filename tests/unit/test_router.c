@@ -206,6 +206,24 @@ static void test_rfc1191_frag_needed_carries_next_hop_mtu(void **state)
 	assert_int_equal(r->c.ForwDatagrams, 1);
 }
 
+/* pmtu_black_hole: the same DF datagram is dropped without a word (a
+ * firewall filtering ICMP), counted in FragFails; smaller ones still pass. */
+static void test_router_pmtu_black_hole_sends_no_icmp(void **state)
+{
+	(void)state;
+	r->pmtu_black_hole = true;
+	learn(0, MA, A_IP);
+	size_t n = udp_via(buf, 0, MA, A_IP, B_IP, 64, IPV4_DF, 1401 - 28);
+	router_input(r, 0, buf, n, now);
+	nothing_out();
+	assert_int_equal(r->c.FragFails, 1);
+	assert_int_equal(r->c.OutDestUnreachs, 0);
+	n = udp_via(buf, 0, MA, A_IP, B_IP, 64, IPV4_DF, 1400 - 28);
+	router_input(r, 0, buf, n, now);
+	pktbuf_free(pop(1)); /* ARP for B: it is on its way */
+	assert_int_equal(r->c.ForwDatagrams, 1);
+}
+
 /* Static routes: longest prefix wins over the connected /24 only when
  * longer; the next hop is the gateway; bad routes are refused. */
 static void test_router_static_route_longest_prefix(void **state)
@@ -328,6 +346,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rfc1812_ttl_expired_time_exceeded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rfc1812_no_route_network_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rfc1191_frag_needed_carries_next_hop_mtu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_router_pmtu_black_hole_sends_no_icmp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_router_static_route_longest_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_router_answers_ping_to_any_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rfc1812_silent_cases, setup, teardown),
