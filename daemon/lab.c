@@ -270,6 +270,19 @@ void lab_log_links(const struct lab *lab)
 				 c->queued_bytes);
 		}
 	}
+	for (unsigned ri = 0; ri < lab->n_routers; ri++) {
+		const struct router *r = lab->routers[ri];
+		const struct router_counters *c = &r->c;
+		log_info("router %s: InReceives=%" PRIu64 " ForwDatagrams=%" PRIu64
+			 " InDelivers=%" PRIu64 " InHdrErrors=%" PRIu64 " InAddrErrors=%" PRIu64
+			 " OutNoRoutes=%" PRIu64 " FragFails=%" PRIu64 " InDiscards=%" PRIu64
+			 " OutDestUnreachs=%" PRIu64 " OutTimeExcds=%" PRIu64 " OutRateLimited=%" PRIu64
+			 "%s",
+			 r->name, c->InReceives, c->ForwDatagrams, c->InDelivers, c->InHdrErrors,
+			 c->InAddrErrors, c->OutNoRoutes, c->FragFails, c->InDiscards,
+			 c->OutDestUnreachs, c->OutTimeExcds, c->OutRateLimited,
+			 r->pmtu_black_hole ? " (pmtu_black_hole)" : "");
+	}
 }
 
 /* A capture in progress. Invariant: f is open; bytes counts what was

@@ -145,7 +145,9 @@ int lab_up(struct lab **out, const struct lab_config *cfg, struct registry *reg,
 
 /* Logs each impaired port's counters, one line each: on a two-host link
  * by direction ("link l0 to_stack: input=... sent=... dropped_loss=..."),
- * on a larger segment by sender ("link seg from a: ..."). */
+ * on a larger segment by sender ("link seg from a: ..."); a link's device
+ * losses, if any; and each router's counters ("router r1: InReceives=...
+ * ForwDatagrams=..."). At SIGUSR1 and at exit. */
 void lab_log_links(const struct lab *lab);
 
 /* Captures: a pcap file (tcpdump -r reads it) of every frame the stack

@@ -123,5 +123,10 @@ unreach=$(awk '/^Icmp:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 }
 [ "${unreach:-0}" = 0 ] || fail "ICMP reached the stack through the black hole: InDestUnreachs=$unreach"
 stop_daemon "$DPID"
 grep -q "error:" "$T/hole.log" && fail "errors logged: $(grep error: "$T/hole.log")"
+# The routers dropped the too-big datagrams without a word, and said so at exit.
+line=$(grep "router r1: " "$T/hole.log" | tail -n 1)
+note "$line"
+echo "$line" | grep -q "FragFails=[1-9].* OutDestUnreachs=0 .*(pmtu_black_hole)" ||
+	fail "r1's counters at exit: ${line:-none logged}"
 assert_nothing_left
 echo "PASS"
