@@ -11,14 +11,14 @@
 
 #define ROUTER 0xc61200feu /* 198.18.0.254, a router on the path */
 
-/* Injects ICMP 3/4 with next-hop `mtu` from the router about our segment
- * (80 -> p's port) that carried sequence number `seq`. */
-static void inject_frag_needed(struct harness *h, const struct h_peer *p, uint32_t seq,
-			       uint16_t mtu)
+#define FRAME_MAX (ETH_HLEN + IPV4_HLEN + ICMP_HLEN + IPV4_HLEN + 8)
+
+/* Writes into frame the quote of our segment (80 -> p's port) that carried
+ * `seq`: a full-sized TCP segment with DF, its IPv4 header and 8 bytes of
+ * TCP. Returns where the quote starts. */
+static uint8_t *quote_ours(uint8_t *frame, const struct h_peer *p, uint32_t seq)
 {
-	uint8_t frame[ETH_HLEN + IPV4_HLEN + ICMP_HLEN + IPV4_HLEN + 8] = { 0 };
-	uint8_t *ip = frame + ETH_HLEN, *icmp = ip + IPV4_HLEN, *inner = icmp + ICMP_HLEN;
-	/* What we sent: a full-sized TCP segment with DF. */
+	uint8_t *inner = frame + ETH_HLEN + IPV4_HLEN + ICMP_HLEN;
 	inner[0] = 0x45;
 	put_be16(inner + 2, 1500);
 	put_be16(inner + 6, IPV4_DF);
@@ -30,12 +30,23 @@ static void inject_frag_needed(struct harness *h, const struct h_peer *p, uint32
 	put_be16(inner + IPV4_HLEN, p->our_port);
 	put_be16(inner + IPV4_HLEN + 2, p->port);
 	put_be32(inner + IPV4_HLEN + 4, seq);
+	return inner;
+}
+
+/* Completes frame around the quote (its first `quote` bytes): ICMP 3/4
+ * with next-hop `mtu` from the router, and injects it. */
+static void inject_icmp(struct harness *h, uint8_t *frame, size_t quote, uint16_t mtu,
+			bool bad_csum)
+{
+	uint8_t *ip = frame + ETH_HLEN, *icmp = ip + IPV4_HLEN;
 	icmp[0] = ICMP_DEST_UNREACH;
 	icmp[1] = ICMP_FRAG_NEEDED;
 	put_be16(icmp + 6, mtu);
-	put_be16(icmp + 2, csum_buf(icmp, ICMP_HLEN + IPV4_HLEN + 8));
+	put_be16(icmp + 2, csum_buf(icmp, ICMP_HLEN + quote));
+	if (bad_csum)
+		icmp[2] ^= 0xff;
 	ip[0] = 0x45;
-	put_be16(ip + 2, IPV4_HLEN + ICMP_HLEN + IPV4_HLEN + 8);
+	put_be16(ip + 2, (uint16_t)(IPV4_HLEN + ICMP_HLEN + quote));
 	ip[8] = 64;
 	ip[9] = IPPROTO_ICMP_;
 	put_be32(ip + 12, ROUTER);
@@ -44,7 +55,17 @@ static void inject_frag_needed(struct harness *h, const struct h_peer *p, uint32
 	memcpy(frame, h_us_mac, 6);
 	memcpy(frame + 6, h_peer_mac, 6);
 	put_be16(frame + 12, ETH_P_IP);
-	h_inject_frame(h, frame, sizeof(frame));
+	h_inject_frame(h, frame, ETH_HLEN + IPV4_HLEN + ICMP_HLEN + quote);
+}
+
+/* Injects ICMP 3/4 with next-hop `mtu` from the router about our segment
+ * (80 -> p's port) that carried sequence number `seq`. */
+static void inject_frag_needed(struct harness *h, const struct h_peer *p, uint32_t seq,
+			       uint16_t mtu)
+{
+	uint8_t frame[FRAME_MAX] = { 0 };
+	quote_ours(frame, p, seq);
+	inject_icmp(h, frame, IPV4_HLEN + 8, mtu, false);
 }
 
 /* Sends `n` bytes from the application and returns the segments that left. */
@@ -133,6 +154,46 @@ static void test_linux_frag_needed_ignored_unless_it_applies(void **state)
 	h_free(h);
 }
 
+/* Malformed errors change nothing and crash nothing: the quoted datagram
+ * cut short, not IPv4, not TCP, a header length below 20, a bad checksum
+ * (counted by ICMP as InCsumErrors). */
+static void test_frag_needed_malformed_is_ignored(void **state)
+{
+	(void)state;
+	struct harness *h = h_new();
+	struct tcp_conn *l = h_listen(h, 80, 16);
+	struct h_peer p = h_open(h, l, 1000);
+	struct tcp_seg segs[4];
+	assert_int_equal(send_and_collect(h, &p, 1460, segs, 4), 1);
+	static const struct {
+		const char *what;
+		size_t cut;     /* bytes of the quoted datagram kept (0: all) */
+		int off, val;   /* one byte of the quoted IPv4 header changed, or off < 0 */
+		bool bad_csum;
+	} rows[] = {
+		{ "quoted header only", IPV4_HLEN, -1, 0, false },
+		{ "quoted 10 bytes", 10, -1, 0, false },
+		{ "IPv6 version", 0, 0, 0x65, false },
+		{ "UDP, not TCP", 0, 9, 17, false },
+		{ "header length 12", 0, 0, 0x43, false },
+		{ "header length 60 (beyond the quote)", 0, 0, 0x4f, false },
+		{ "bad ICMP checksum", 0, -1, 0, true },
+	};
+	for (size_t i = 0; i < TL_ARRAY_SIZE(rows); i++) {
+		print_message("%s\n", rows[i].what);
+		uint8_t frame[FRAME_MAX] = { 0 };
+		uint8_t *inner = quote_ours(frame, &p, segs[0].seq);
+		if (rows[i].off >= 0)
+			inner[rows[i].off] = (uint8_t)rows[i].val;
+		inject_icmp(h, frame, rows[i].cut ? rows[i].cut : IPV4_HLEN + 8, 1280, rows[i].bad_csum);
+		h_expect_nothing(h);
+		assert_int_equal(p.c->mss, 1460);
+	}
+	assert_int_equal(h_mib(h)->icmp.InCsumErrors, 1);
+	assert_int_equal(h_mib(h)->tcp.RetransSegs, 0);
+	h_free(h);
+}
+
 /* Linux tcp_write_timeout() and tcp_mtu_probing(): when ICMP never comes
  * back (a black hole), retransmissions past tcp_retries1 (3: 3 s of
  * backoff from a 200 ms RTO) suspect the path MTU. With tcp_mtu_probing=1
@@ -180,6 +241,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc1191_frag_needed_shrinks_mss_and_resends),
 		cmocka_unit_test(test_linux_frag_needed_ignored_unless_it_applies),
+		cmocka_unit_test(test_frag_needed_malformed_is_ignored),
 		cmocka_unit_test(test_linux_mtu_black_hole_detection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
