@@ -393,6 +393,18 @@ static int view_start(struct view *v, const char *dir, struct registry *reg,
 			return -EINVAL;
 		}
 	}
+	for (unsigned i = 0; i < lab->n_routers; i++) {
+		const struct lab_router *lr = &lab->cfg.routers[i];
+		struct fsv_router_source src = { .r = lab->routers[i] };
+		for (unsigned k = 0; k < lr->n_ifs && k < 8; k++)
+			snprintf(src.ifnames[k], sizeof(src.ifnames[k]), "%s",
+				 lab->cfg.links[lab->cfg.hosts[lr->ifs[k]].link].name);
+		if (fsv_add_router(v->fv, lr->name, &src) < 0) {
+			log_err("cannot show router %s in the view (too many, or a duplicate name)",
+				lr->name);
+			return -EINVAL;
+		}
+	}
 	int rc = registry_claim(reg, REG_MOUNT, v->path, "fsview");
 	if (rc < 0) {
 		log_err("cannot record the mount %s in %s: %s", v->path, reg->dir, strerror(-rc));

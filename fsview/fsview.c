@@ -202,6 +202,7 @@ static bool node_valid(struct fsview *fv, const struct fsv_node *n)
 	case FSV_ROOT:
 	case FSV_HOSTS:
 	case FSV_LINKS:
+	case FSV_ROUTERS:
 	case FSV_EVENTS_LINK:
 	case FSV_EVENTS:
 		return true;
@@ -229,6 +230,11 @@ static bool node_valid(struct fsview *fv, const struct fsv_node *n)
 	case FSV_LINK_FILE:
 		return n->obj < fv->st.n_links &&
 		       n->id < fsv_link_file_count(&fv->st.links[n->obj].src);
+	case FSV_ROUTER:
+	case FSV_ROUTER_COUNTERS:
+	case FSV_ROUTER_ROUTES:
+	case FSV_ROUTER_HOLE:
+		return n->obj < fv->st.n_routers;
 	case FSV_ROW_COUNT:
 		break;
 	}
@@ -376,6 +382,15 @@ static int resolve(struct fsview *fv, const struct fsv_node *parent, const char 
 			}
 		}
 		return -ENOENT;
+	case FSV_ROUTERS:
+		for (unsigned i = 0; i < fv->st.n_routers; i++) {
+			if (strcmp(fv->st.routers[i].name, name) == 0) {
+				*out = child_of(parent, FSV_ROUTER);
+				out->obj = (uint8_t)i;
+				return 0;
+			}
+		}
+		return -ENOENT;
 	case FSV_LINK: {
 		if (parent->obj >= fv->st.n_links)
 			return -ENOENT;
@@ -444,7 +459,7 @@ static struct fsv_node parent_of(const struct fsv_node *n)
 	struct fsv_node p = *n;
 	p.row = fsv_row(n->row)->parent;
 	p.sub = 0;
-	if (p.row == FSV_ROOT || p.row == FSV_HOSTS || p.row == FSV_LINKS)
+	if (p.row == FSV_ROOT || p.row == FSV_HOSTS || p.row == FSV_LINKS || p.row == FSV_ROUTERS)
 		p.obj = 0;
 	if (p.row != FSV_CONN)
 		p.id = 0;
@@ -542,6 +557,13 @@ static int list_dir(struct fsview *fv, const struct fsv_node *n, struct dir_hand
 			struct fsv_node c = child_of(n, FSV_LINK);
 			c.obj = (uint8_t)i;
 			rc = dir_add(d, fv->st.links[i].name, &c);
+		}
+		break;
+	case FSV_ROUTERS:
+		for (unsigned i = 0; i < fv->st.n_routers && rc == 0; i++) {
+			struct fsv_node c = child_of(n, FSV_ROUTER);
+			c.obj = (uint8_t)i;
+			rc = dir_add(d, fv->st.routers[i].name, &c);
 		}
 		break;
 	case FSV_LINK:
@@ -1109,6 +1131,23 @@ int fsv_add_link(struct fsview *fv, const char *name, const struct fsv_link_sour
 	struct fsv_link *l = &fv->st.links[fv->st.n_links++];
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	l->src = *src;
+	return 0;
+}
+
+int fsv_add_router(struct fsview *fv, const char *name, const struct fsv_router_source *src)
+{
+	if (fv->se)
+		return -EBUSY;
+	if (fv->st.n_routers == FSV_ROUTERS_MAX)
+		return -ENOSPC;
+	if (!name_ok(name) || !src || !src->r)
+		return -EINVAL;
+	for (unsigned i = 0; i < fv->st.n_routers; i++)
+		if (strcmp(fv->st.routers[i].name, name) == 0)
+			return -EINVAL;
+	struct fsv_router *r = &fv->st.routers[fv->st.n_routers++];
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->src = *src;
 	return 0;
 }
 

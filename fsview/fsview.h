@@ -42,6 +42,7 @@ struct fsv_hooks {
 };
 
 #define FSV_LINK_PIPES_MAX 32 /* a link's hosts (the lab's LAB_PORTS_MAX) */
+#define FSV_IFNAME_MAX 32
 
 /* What links/<link>/ shows. The counters are read on the loop thread at
  * render time; NULL pointers read as 0. */
@@ -64,6 +65,14 @@ struct fsv_link_source {
 	unsigned n_pipes;
 };
 
+/* What routers/<router>/ shows: the router (loop-thread memory, read and
+ * written only through the mailbox) and the link name of each of its
+ * interfaces, for `routes`. */
+struct fsv_router_source {
+	struct router *r;
+	char ifnames[8][FSV_IFNAME_MAX]; /* ROUTER_IFS_MAX */
+};
+
 /* NULL if out of memory. hooks may be NULL. */
 struct fsview *fsv_new(const struct fsv_hooks *hooks);
 
@@ -71,6 +80,7 @@ struct fsview *fsv_new(const struct fsv_hooks *hooks);
  * Returns 0, -ENOSPC (too many), -EINVAL (bad or duplicate name). */
 int fsv_add_host(struct fsview *fv, const char *name, struct stack *st);
 int fsv_add_link(struct fsview *fv, const char *name, const struct fsv_link_source *src);
+int fsv_add_router(struct fsview *fv, const char *name, const struct fsv_router_source *src);
 
 /* Mounts the view on dir (which must exist) with allow_other and
  * default_permissions, and starts the FUSE threads. Returns 0, or a

@@ -14,6 +14,7 @@
 
 #include "counters.h"
 #include "link.h"
+#include "router.h"
 #include "events_ring.h"
 #include "ipv4.h"
 #include "tcp_procfs.h"
@@ -592,6 +593,114 @@ int fsv_write_link_file(struct fsv_state *s, const struct fsv_node *n, const cha
 		new[0] = '\0';
 	if (strcmp(old, new) != 0)
 		say(s, FSV_LOG_INFO, "links/%s/%s.%s: %s -> %s", l->name, pipe, knob, old, new);
+	return (int)len;
+}
+
+/* ---- routers/ ---- */
+
+_Static_assert(ROUTER_IFS_MAX <= sizeof(((struct fsv_router_source *)0)->ifnames) /
+			       sizeof(((struct fsv_router_source *)0)->ifnames[0]),
+	       "fsv_router_source names every router interface");
+
+static struct fsv_router *router_of(struct fsv_state *s, const struct fsv_node *n)
+{
+	return n->obj < s->n_routers ? &s->routers[n->obj] : NULL;
+}
+
+static void put_ip(struct strbuf *out, uint32_t a)
+{
+	sb_printf(out, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+int fsv_render_router_counters(struct fsv_state *s, const struct fsv_node *n, tl_usec_t now,
+			       struct strbuf *out)
+{
+	(void)now;
+	struct fsv_router *fr = router_of(s, n);
+	if (!fr)
+		return -ENOENT;
+	const struct router_counters *c = &fr->src.r->c;
+	sb_printf(out,
+		  "Ip.InReceives %" PRIu64 "\nIp.InHdrErrors %" PRIu64 "\nIp.InAddrErrors %" PRIu64
+		  "\nIp.ForwDatagrams %" PRIu64 "\nIp.OutNoRoutes %" PRIu64
+		  "\nIp.FragFails %" PRIu64 "\nIp.InDelivers %" PRIu64 "\nIp.InDiscards %" PRIu64
+		  "\nIcmp.InEchos %" PRIu64 "\nIcmp.OutEchoReps %" PRIu64
+		  "\nIcmp.OutTimeExcds %" PRIu64 "\nIcmp.OutDestUnreachs %" PRIu64
+		  "\nIcmp.OutRateLimited %" PRIu64 "\n",
+		  c->InReceives, c->InHdrErrors, c->InAddrErrors, c->ForwDatagrams, c->OutNoRoutes,
+		  c->FragFails, c->InDelivers, c->InDiscards, c->InEchos, c->OutEchoReps,
+		  c->OutTimeExcds, c->OutDestUnreachs, c->OutRateLimited);
+	return 0;
+}
+
+/* As `ip route` prints them: connected subnets, then the static routes. */
+int fsv_render_router_routes(struct fsv_state *s, const struct fsv_node *n, tl_usec_t now,
+			     struct strbuf *out)
+{
+	(void)now;
+	struct fsv_router *fr = router_of(s, n);
+	if (!fr)
+		return -ENOENT;
+	const struct router *r = fr->src.r;
+	for (unsigned i = 0; i < r->n_ifs; i++) {
+		const struct router_if *f = &r->ifs[i];
+		put_ip(out, f->addr & f->mask);
+		sb_printf(out, "/%u dev %s proto kernel scope link src ", f->prefix_len,
+			  fr->src.ifnames[i]);
+		put_ip(out, f->addr);
+		sb_printf(out, "\n");
+	}
+	for (unsigned i = 0; i < r->n_routes; i++) {
+		const struct router_route *rt = &r->routes[i];
+		unsigned ifx = 0;
+		for (unsigned k = 0; k < r->n_ifs; k++)
+			if ((rt->via & r->ifs[k].mask) == (r->ifs[k].addr & r->ifs[k].mask))
+				ifx = k;
+		put_ip(out, rt->dst);
+		sb_printf(out, "/%u via ", rt->prefix_len);
+		put_ip(out, rt->via);
+		sb_printf(out, " dev %s\n", fr->src.ifnames[ifx]);
+	}
+	return 0;
+}
+
+int fsv_render_router_black_hole(struct fsv_state *s, const struct fsv_node *n, tl_usec_t now,
+				 struct strbuf *out)
+{
+	(void)now;
+	struct fsv_router *fr = router_of(s, n);
+	if (!fr)
+		return -ENOENT;
+	sb_printf(out, "%d\n", fr->src.r->pmtu_black_hole ? 1 : 0);
+	return 0;
+}
+
+/* 0 or 1 (a trailing newline allowed), like a boolean sysctl; anything
+ * else is EINVAL, logged, and changes nothing. */
+int fsv_write_router_black_hole(struct fsv_state *s, const struct fsv_node *n, const char *buf,
+				size_t len, tl_usec_t now)
+{
+	(void)now;
+	struct fsv_router *fr = router_of(s, n);
+	if (!fr)
+		return -ENOENT;
+	if (len == 0)
+		return 0;
+	size_t k = len;
+	if (buf[k - 1] == '\n')
+		k--;
+	bool old = fr->src.r->pmtu_black_hole;
+	if (k != 1 || (buf[0] != '0' && buf[0] != '1')) {
+		say(s, FSV_LOG_WARN,
+		    "routers/%s/pmtu_black_hole: refused \"%.*s\": write 1 (drop too-big DF datagrams without ICMP) or 0 (answer them); value kept: %d",
+		    fr->name, (int)TL_MIN(k, (size_t)40), buf, old ? 1 : 0);
+		return -EINVAL;
+	}
+	bool v = buf[0] == '1';
+	if (v != old)
+		say(s, FSV_LOG_INFO, "routers/%s/pmtu_black_hole: %d -> %d", fr->name, old ? 1 : 0,
+		    v ? 1 : 0);
+	fr->src.r->pmtu_black_hole = v;
 	return (int)len;
 }
 

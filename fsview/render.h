@@ -18,6 +18,7 @@
 
 #define FSV_HOSTS_MAX 32
 #define FSV_LINKS_MAX 32
+#define FSV_ROUTERS_MAX 4 /* the lab's LAB_ROUTERS_MAX */
 #define FSV_NAME_MAX 32
 #define FSV_VARS_MAX 128
 /* Lines kept per connection timeline (the oldest are dropped). */
@@ -68,6 +69,11 @@ struct fsv_link {
 	struct fsv_link_source src;
 };
 
+struct fsv_router {
+	char name[FSV_NAME_MAX];
+	struct fsv_router_source src;
+};
+
 /* Names of per-connection variable files, interned as they are first
  * seen so that each has a small index (part of its inode number). Writers
  * hold `lock`; readers need none: a slot is filled before `count` is
@@ -86,6 +92,8 @@ struct fsv_state {
 	unsigned n_hosts;
 	struct fsv_link links[FSV_LINKS_MAX];
 	unsigned n_links;
+	struct fsv_router routers[FSV_ROUTERS_MAX];
+	unsigned n_routers;
 	struct fsv_names vars;
 	struct fsv_ring *ring; /* the `events` stream */
 	struct fsv_hooks hooks;
@@ -161,6 +169,18 @@ unsigned fsv_link_file_count(const struct fsv_link_source *src);
 bool fsv_link_file_is_knob(uint64_t idx);
 int fsv_write_link_file(struct fsv_state *s, const struct fsv_node *n, const char *buf,
 			size_t len, tl_usec_t now);
+
+/* routers/<router>/counters (Linux's Ip:/Icmp: names, `name value`
+ * lines), routes (as `ip route` prints them) and pmtu_black_hole (0 or 1,
+ * writable: EINVAL for anything else). */
+int fsv_render_router_counters(struct fsv_state *s, const struct fsv_node *n, tl_usec_t now,
+			       struct strbuf *out);
+int fsv_render_router_routes(struct fsv_state *s, const struct fsv_node *n, tl_usec_t now,
+			     struct strbuf *out);
+int fsv_render_router_black_hole(struct fsv_state *s, const struct fsv_node *n, tl_usec_t now,
+				 struct strbuf *out);
+int fsv_write_router_black_hole(struct fsv_state *s, const struct fsv_node *n, const char *buf,
+				size_t len, tl_usec_t now);
 
 /* Directories under sys/net/: index <-> file name <-> tunable table dir. */
 #define FSV_SYSDIRS 3

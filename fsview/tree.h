@@ -37,6 +37,11 @@ enum fsv_row {
 	FSV_LINKS,           /* links/ */
 	FSV_LINK,            /* links/<link>/ */
 	FSV_LINK_FILE,       /* links/<link>/<file> */
+	FSV_ROUTERS,         /* routers/ */
+	FSV_ROUTER,          /* routers/<router>/ */
+	FSV_ROUTER_COUNTERS, /* routers/<router>/counters */
+	FSV_ROUTER_ROUTES,   /* routers/<router>/routes */
+	FSV_ROUTER_HOLE,     /* routers/<router>/pmtu_black_hole */
 	FSV_EVENTS_LINK,     /* events -> .events */
 	FSV_EVENTS,          /* .events: the stream (resolvable, not listed) */
 	FSV_ROW_COUNT

@@ -61,7 +61,8 @@ REGENTRY="/run/tcplabd/mount.$(echo "$M" | sed 's|/|%2F|g')"
 note "mounted on $M ($opts)"
 
 # ---- the tree ----
-[ "$(ls "$M")" = "$(printf 'events\nhosts\nlinks')" ] || fail "root lists: $(ls "$M" | tr '\n' ' ')"
+[ "$(ls "$M")" = "$(printf 'events\nhosts\nlinks\nrouters')" ] || fail "root lists: $(ls "$M" | tr '\n' ' ')"
+[ -z "$(ls "$M/routers")" ] || fail "routers/ of a lab without routers: $(ls "$M/routers")"
 [ "$(readlink "$M/events")" = ".events" ] || fail "events is not a link to .events"
 for f in net/tcp net/snmp net/netstat net/connections sys/net/core/somaxconn \
 	sys/net/tcplab/msl_ms sys/net/ipv4/tcp_synack_retries sys/net/ipv4/tcp_syncookies \

@@ -6,7 +6,9 @@
 # cross the router: pings come back with TTL 63 (one hop), 16 MiB reach
 # the other namespace and the stack's echo intact; TTL 1 gets "time to
 # live exceeded" from the router, an unknown network "net unreachable",
-# and a DF datagram too big for `small` "frag needed" with MTU 1400.
+# and a DF datagram too big for `small` "frag needed" with MTU 1400. The
+# view's routers/r1/ shows routes and counters, and its pmtu_black_hole
+# turns the "frag needed" off and on.
 . "$(dirname "$0")/lib.sh"
 require nc sha256sum ss
 setup router
@@ -75,6 +77,27 @@ echo "$out" | grep -q "From 198.18.0.254 .*Destination Net Unreachable" || fail 
 out=$(ip netns exec "$NSA" ping -c 1 -W 2 -M do -s 1472 198.18.2.2 2>&1)
 echo "$out" | grep -qi "From 198.18.0.254 .*Frag needed.*mtu = 1400" || fail "DF too big: $out"
 ping_ttl "$NSA" 198.18.2.2 63 # small pings still pass
+
+# The view: routers/r1/ with its routes as `ip route` prints them, its
+# counters, and pmtu_black_hole, which silences "frag needed" at once.
+R=$T/mnt/routers/r1
+[ "$(ls "$T/mnt/routers")" = r1 ] || fail "routers/: $(ls "$T/mnt/routers")"
+grep -qx "198.18.2.0/24 dev small proto kernel scope link src 198.18.2.254" "$R/routes" ||
+	fail "routers/r1/routes: $(cat "$R/routes")"
+[ "$(wc -l <"$R/routes")" = 3 ] || fail "routers/r1/routes: $(cat "$R/routes")"
+fw=$(awk '$1 == "Ip.ForwDatagrams" { print $2 }' "$R/counters")
+[ "${fw:-0}" -ge 12 ] || fail "routers/r1/counters: ForwDatagrams ${fw:-none} after 12 routed pings"
+grep -q "^Icmp.OutDestUnreachs [1-9]" "$R/counters" || fail "routers/r1/counters: $(cat "$R/counters")"
+[ "$(cat "$R/pmtu_black_hole")" = 0 ] || fail "pmtu_black_hole: $(cat "$R/pmtu_black_hole")"
+echo 1 >"$R/pmtu_black_hole" || fail "cannot write routers/r1/pmtu_black_hole"
+out=$(ip netns exec "$NSA" ping -c 1 -W 1 -M do -s 1472 198.18.2.2 2>&1)
+echo "$out" | grep -qi "Frag needed" && fail "the black hole still answered: $out"
+echo 2 >"$R/pmtu_black_hole" 2>/dev/null && fail "pmtu_black_hole took 2"
+[ "$(cat "$R/pmtu_black_hole")" = 1 ] || fail "a refused write changed pmtu_black_hole"
+echo 0 >"$R/pmtu_black_hole" || fail "cannot write routers/r1/pmtu_black_hole"
+ip -n "$NSA" route flush cache
+out=$(ip netns exec "$NSA" ping -c 1 -W 2 -M do -s 1472 198.18.2.2 2>&1)
+echo "$out" | grep -qi "Frag needed.*mtu = 1400" || fail "frag needed after the black hole was off: $out"
 
 head -c 16M /dev/urandom >"$T/data"
 want=$(sha256sum <"$T/data" | cut -d' ' -f1)

@@ -13,6 +13,7 @@
 #include "tcp_procfs.h"
 #include "tcp_tunables.h"
 #include "link.h"
+#include "router.h"
 #include "tree.h"
 
 /* The state of a one-host view plus what its hooks saw. */
@@ -208,6 +209,48 @@ static void test_fsview_link_files_per_sender(void **state)
 	f->s.n_links = 0;
 	for (unsigned i = 0; i < 3; i++)
 		link_dir_fini(&from[i]);
+}
+
+/* routers/<router>/: routes as `ip route` prints them (connected subnets,
+ * then static routes with the link they leave by), counters by Linux's
+ * names, and pmtu_black_hole: 0 or 1, anything else EINVAL, logged, kept. */
+static void test_fsview_router_files(void **state)
+{
+	struct view_fixture *f = *state;
+	static const uint8_t mac0[6] = { 2, 0x74, 0x72, 0, 1, 0 }, mac1[6] = { 2, 0x74, 0x72, 0, 1, 1 };
+	struct router *r = router_new("r1", f->h->now);
+	assert_non_null(r);
+	assert_int_equal(router_add_if(r, mac0, 0xc61200fe, 24, 1500), 0);
+	assert_int_equal(router_add_if(r, mac1, 0xc61201fe, 24, 1400), 1);
+	assert_int_equal(router_add_route(r, 0xc6120200, 24, 0xc6120109), 0);
+	r->c.ForwDatagrams = 42;
+	f->s.n_routers = 1;
+	snprintf(f->s.routers[0].name, FSV_NAME_MAX, "r1");
+	f->s.routers[0].src.r = r;
+	snprintf(f->s.routers[0].src.ifnames[0], FSV_IFNAME_MAX, "lan");
+	snprintf(f->s.routers[0].src.ifnames[1], FSV_IFNAME_MAX, "small");
+	struct fsv_node routes = { .row = FSV_ROUTER_ROUTES, .obj = 0 };
+	expect_text(f, &routes,
+		    "198.18.0.0/24 dev lan proto kernel scope link src 198.18.0.254\n"
+		    "198.18.1.0/24 dev small proto kernel scope link src 198.18.1.254\n"
+		    "198.18.2.0/24 via 198.18.1.9 dev small\n");
+	struct fsv_node counters = { .row = FSV_ROUTER_COUNTERS, .obj = 0 };
+	int rc;
+	char *text = render(f, &counters, &rc);
+	assert_non_null(strstr(text, "\nIp.ForwDatagrams 42\n"));
+	free(text);
+	struct fsv_node hole = { .row = FSV_ROUTER_HOLE, .obj = 0 };
+	assert_int_equal(fsv_node_perm(&hole), 0644);
+	expect_text(f, &hole, "0\n");
+	assert_int_equal(fsv_write_router_black_hole(&f->s, &hole, "1\n", 2, f->h->now), 2);
+	assert_true(r->pmtu_black_hole);
+	int logs = f->log_lines;
+	assert_int_equal(fsv_write_router_black_hole(&f->s, &hole, "yes\n", 4, f->h->now), -EINVAL);
+	assert_int_equal(f->log_lines, logs + 1);
+	assert_non_null(strstr(f->last_log, "refused \"yes\""));
+	expect_text(f, &hole, "1\n");
+	f->s.n_routers = 0;
+	router_free(r);
 }
 
 /* `echo 1 > tcp_synack_retries` is applied, reported to the history hook
@@ -451,6 +494,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_linux_procsys_accepted_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsview_link_files_per_sender, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fsview_router_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsview_link_knob_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linux_proc_net_tcp_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsview_conn_files_and_timeline, setup, teardown),
