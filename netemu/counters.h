@@ -70,7 +70,7 @@
 	X(TCPToZeroWindowAdv) X(TCPFromZeroWindowAdv) X(TCPZeroWindowDrop)         \
 	X(TCPSynRetrans) X(TCPOrigDataSent) X(TCPTimeWaitOverflow)                 \
 	X(TCPACKSkippedSynRecv) X(TCPACKSkippedTimeWait) X(TCPDelivered)          \
-	X(TCPDSACKOldSent) X(TCPDSACKOfoSent) X(OutOfWindowIcmps)
+	X(TCPDSACKOldSent) X(TCPDSACKOfoSent) X(OutOfWindowIcmps) X(TCPDeliveredCE)
 
 /* tcplab's own link-level counters (Linux keeps these per device, not in
  * procfs MIBs): printed under "TlExt:" in net/netstat. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "checksum.h"
 #include "strbuf.h"
 
 /* ---- small math (netemu/ links no libm) -------------------------------- */
@@ -311,6 +312,26 @@ static void count_queued(struct link_dir *d, const struct pktbuf *pb, bool in)
 	}
 }
 
+/* netem's INET_ECN_set_ce(): an IPv4 frame that is ECN-capable (or CE
+ * already) leaves marked CE, its header checksum redone; false for any
+ * other frame, which the loss then drops. */
+static bool mark_ce(struct pktbuf *pb)
+{
+	uint8_t *f = pb->data;
+	if (pb->len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4)
+		return false;
+	size_t ihl = (size_t)(f[14] & 0x0f) * 4;
+	uint8_t ecn = f[15] & 3;
+	if (ihl < 20 || pb->len < 14 + ihl || ecn == 0)
+		return false;
+	f[15] |= 3;
+	f[24] = f[25] = 0;
+	uint16_t c = csum_buf(f + 14, ihl);
+	f[24] = (uint8_t)(c >> 8);
+	f[25] = (uint8_t)c;
+	return true;
+}
+
 /* One frame through netem's enqueue; a duplicate comes back through here
  * with may_dup false (netem clears `duplicate` while it re-enqueues). */
 static void enqueue(struct link_dir *d, struct pktbuf *pb, tl_usec_t now, bool may_dup)
@@ -319,8 +340,12 @@ static void enqueue(struct link_dir *d, struct pktbuf *pb, tl_usec_t now, bool m
 	int count = 1;
 	if (may_dup && chance(d, k->duplicate, k->duplicate_corr, &d->last_dup))
 		count++;
-	if (loss_event(d))
-		count--;
+	if (loss_event(d)) {
+		if (k->ecn && mark_ce(pb))
+			d->c.marked_ce++;
+		else
+			count--;
+	}
 	if (count == 0) {
 		d->c.dropped_loss++;
 		pktbuf_free(pb);
@@ -457,6 +482,8 @@ static const struct knob knobs[] = {
 	  "rate limit: 10mbit, 512kbit, 1gbit, 100kbps (bytes) (0 = unlimited)" },
 	{ "overhead", KT_SIGNED, KOFF(overhead), LINK_OVERHEAD_MIN, LINK_OVERHEAD_MAX,
 	  "bytes added to each frame for the rate, e.g. 24 (preamble, FCS, gap)" },
+	{ "ecn", KT_COUNT, KOFF(ecn), 0, 1,
+	  "1: mark ECN-capable frames CE instead of losing them, as netem's ecn (needs a loss)" },
 	{ "limit", KT_COUNT, KOFF(limit), 1, LINK_LIMIT_MAX,
 	  "frames in flight before tail drop (default 1000)" },
 	{ "seed", KT_SEED, 0, 0, 0, "seed of the random stream (setting it restarts the stream)" },
@@ -814,9 +841,10 @@ void link_dir_render_counters(const struct link_dir *d, struct strbuf *sb)
 		  "input %" PRIu64 "\nsent %" PRIu64 "\nsent_bytes %" PRIu64
 		  "\ndropped_loss %" PRIu64 "\ndropped_queue %" PRIu64 "\nduplicated %" PRIu64
 		  "\ncorrupted %" PRIu64 "\nreordered %" PRIu64 "\nqueued_frames %" PRIu64
-		  "\nqueued_bytes %" PRIu64 "\n",
+		  "\nqueued_bytes %" PRIu64 "\nmarked_ce %" PRIu64 "\n",
 		  c->input, c->sent, c->sent_bytes, c->dropped_loss, c->dropped_queue,
-		  c->duplicated, c->corrupted, c->reordered, c->queued_frames, c->queued_bytes);
+		  c->duplicated, c->corrupted, c->reordered, c->queued_frames, c->queued_bytes,
+		  c->marked_ce);
 }
 
 void link_dir_render_knobs(const struct link_dir *d, struct strbuf *sb)

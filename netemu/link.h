@@ -74,6 +74,7 @@ struct link_knobs {
 	uint64_t rate_bps;    /* bits per second; 0 = unlimited */
 	int32_t overhead;     /* bytes added to each frame for the rate */
 	uint32_t limit;       /* frames in the queue before tail drop */
+	uint32_t ecn;         /* 1: a lost ECN-capable frame is marked CE instead */
 };
 
 /* Per-direction counters. queued_* are gauges; the rest only grow.
@@ -87,6 +88,7 @@ struct link_counters {
 	uint64_t dropped_queue; /* tail drop: queue at `limit` (or no memory) */
 	uint64_t duplicated;    /* extra copies made */
 	uint64_t corrupted;     /* frames with one bit flipped */
+	uint64_t marked_ce;     /* lost ECN-capable frames marked CE instead (ecn) */
 	uint64_t reordered;     /* frames sent ahead of the delayed ones */
 	uint64_t queued_frames; /* in flight now */
 	uint64_t queued_bytes;

@@ -28,6 +28,7 @@ void tcp_input(struct tcp_host *th, const struct ipv4_pkt *ip, tl_usec_t now)
 		return;
 	}
 	mib->tcp.InSegs++;
+	seg.ip_ecn = ip->tos & 3;
 	tcp_enter(th, now);
 	struct tcp_hnode *h = tcp_hash_lookup(th, seg.daddr, seg.dport, seg.saddr, seg.sport);
 	if (h && h->kind == TCP_HK_CONN) {
@@ -68,6 +69,7 @@ static void input_syn_sent(struct tcp_conn *c, const struct tcp_seg *seg, tl_use
 	c->rcv_nxt = seg->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
 	tcp_init_from_syn_options(c, &seg->opt);
+	tcp_ecn_syn_in(c, seg);
 	c->snd_wnd = seg->wnd; /* never scaled in a SYN (RFC 7323 §2.2) */
 	c->snd_wl1 = seg->seq;
 	c->snd_wl2 = seg->ack;
@@ -401,12 +403,15 @@ static enum tcp_verdict check_ack(struct tcp_conn *c, const struct tcp_seg *seg,
 	if (seq_geq(seg->ack, c->snd_una))
 		c->probes = 0;
 	bool fin_acked = false;
+	uint32_t prior_una = c->snd_una;
 	if (c->sack_ok && (seg->opt.nsack || c->sacked.n))
 		tcp_sack_update(&c->sacked, &seg->opt, seq_max(seg->ack, c->snd_una), c->snd_max);
 	if (seq_gt(seg->ack, c->snd_una))
 		fin_acked = ack_new_data(c, seg, now);
 	else if (seg->ack == c->snd_una)
 		ack_duplicate(c, seg, now);
+	if (seq_geq(seg->ack, prior_una))
+		tcp_ecn_ack_in(c, seg, (c->snd_una - prior_una + c->mss - 1) / c->mss, now);
 	update_window(c, seg, now);
 
 	switch ((enum tcp_state)c->state) {
@@ -476,6 +481,7 @@ static enum tcp_verdict process_text(struct tcp_conn *c, const struct tcp_seg *s
 		tcp_conn_done(c, -ECONNRESET, TCP_CAUSE_SEG(seg, "data-after-close"), now);
 		return TCP_DROP;
 	}
+	tcp_ecn_data_in(c, seg);
 	const uint8_t *data = seg->payload;
 	uint32_t seq = seg->seq, len = seg->len;
 	if (seq_lt(seq, c->rcv_nxt)) { /* trim what we already have */

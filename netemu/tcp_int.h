@@ -130,6 +130,11 @@ struct tcp_conn {
 	 * the MSS it has come down to (Linux icsk_mtup.search_low). */
 	bool mtup_enabled;
 	uint16_t mtup_low_mss;
+	/* RFC 3168 ECN (tcp_ecn.c): TCP_ECN_* flags; while ecn_cwr, the
+	 * window is cut for an ECE until snd_una reaches ecn_cwr_end. */
+	uint8_t ecn_flags;
+	bool ecn_cwr;
+	uint32_t ecn_cwr_end;
 	/* RFC 2883: a duplicate we received, reported first in our next ACK. */
 	bool dsack_pending;
 	struct tcp_sack_block dsack;
@@ -205,7 +210,7 @@ struct tcp_req {
 	uint16_t mss;              /* peer's MSS (clamped) */
 	uint16_t peer_wnd;         /* raw window from the SYN */
 	uint8_t snd_wscale;
-	bool ws_ok, sack_ok, ts_ok, acked;
+	bool ws_ok, sack_ok, ts_ok, acked, ecn_ok;
 	uint8_t num_timeout;       /* SYN-ACK retransmissions so far */
 	tl_usec_t created;
 };
@@ -317,6 +322,26 @@ bool tcp_oow_ack_allowed(struct tcp_conn *c, tl_usec_t now);
 void tcp_timer_arm(struct tcp_host *th, struct tcp_timer *t, tl_usec_t when);
 void tcp_timer_stop(struct tcp_timer *t);
 void tcp_arm_rtx(struct tcp_conn *c, tl_usec_t now);
+
+/* ---- tcp_ecn.c: RFC 3168 ---- */
+#define TCP_ECN_OK 1         /* negotiated */
+#define TCP_ECN_QUEUE_CWR 2  /* put CWR on the next new data segment */
+#define TCP_ECN_DEMAND_CWR 4 /* put ECE on every segment until CWR comes */
+/* A SYN asking for ECN that this host accepts. */
+bool tcp_ecn_syn_asks(const struct tcp_host *th, const struct tcp_seg *syn);
+/* Flags for our SYN (the first, or a retransmission); sets up c->ecn_flags. */
+uint8_t tcp_ecn_syn_flags(struct tcp_conn *c, bool retransmit);
+/* The peer's SYN-ACK (or SYN, in a simultaneous open) agrees or not. */
+void tcp_ecn_syn_in(struct tcp_conn *c, const struct tcp_seg *seg);
+/* A data segment: CWR ends our echoing, CE starts it. */
+void tcp_ecn_data_in(struct tcp_conn *c, const struct tcp_seg *seg);
+/* An acceptable ACK that acknowledged acked_segs new segments: ECE cuts
+ * the window once per window. */
+void tcp_ecn_ack_in(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t acked_segs,
+		    tl_usec_t now);
+/* A segment about to leave: adds ECE/CWR to *flags, returns the IP ECN
+ * field (ECT(0) for new data). */
+uint8_t tcp_ecn_out(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t *flags);
 
 /* ---- tcp_pmtu.c ---- */
 /* Linux tcp_mtu_probing(): retransmissions have run past tcp_retries1, so

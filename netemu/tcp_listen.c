@@ -47,7 +47,7 @@ static void req_send_synack(struct tcp_host *th, const struct tcp_req *r, tl_use
 		o.ts_ecr = r->ts_recent;
 	}
 	tcp_send_raw(th, r->h.laddr, r->h.lport, r->h.raddr, r->h.rport, r->iss, r->irs + 1,
-		     TH_SYN | TH_ACK, synack_window(th), &o, now);
+		     TH_SYN | TH_ACK | (r->ecn_ok ? TH_ECE : 0), synack_window(th), &o, now);
 }
 
 void tcp_req_free(struct tcp_host *th, struct tcp_req *r)
@@ -86,6 +86,7 @@ static void opts_from_syn(struct tcp_host *th, const struct tcp_seg *seg, struct
 	r->ts_ok = seg->opt.has_ts && s->tcp_timestamps;
 	r->ts_recent = seg->opt.ts_val;
 	r->peer_wnd = seg->wnd;
+	r->ecn_ok = tcp_ecn_syn_asks(th, seg);
 }
 
 /* Answers a SYN with a cookie and keeps no state (reference §4). */
@@ -100,6 +101,8 @@ static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *seg, tl
 					  seg->opt.has_mss ? seg->opt.mss : 536,
 					  tcp_syncookie_count(now), &mss_used);
 	struct tcp_opts o = { .has_mss = true, .mss = tcp_local_mss(th) };
+	/* ECN survives a cookie only in the timestamp, like the options. */
+	bool ecn = tcp_ecn_syn_asks(th, seg) && seg->opt.has_ts && s->tcp_timestamps;
 	/* Linux: without timestamps the cookie cannot carry options, so the
 	 * SYN-ACK offers none but MSS. */
 	if (seg->opt.has_ts && s->tcp_timestamps) {
@@ -108,7 +111,7 @@ static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *seg, tl
 		o.has_ts = true;
 		o.ts_val = tcp_ts_offset(th, seg->daddr, seg->saddr) +
 			   tcp_syncookie_ts_encode(tcp_ts_now(th, now),
-						   ws ? TL_MIN(seg->opt.wscale, 14) : 15, sack, false);
+						   ws ? TL_MIN(seg->opt.wscale, 14) : 15, sack, ecn);
 		o.ts_ecr = seg->opt.ts_val;
 		o.sack_ok = sack;
 		o.has_wscale = ws;
@@ -118,7 +121,7 @@ static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *seg, tl
 	q->overflowed = true;
 	th->mib->tcpext.SyncookiesSent++;
 	tcp_send_raw(th, seg->daddr, seg->dport, seg->saddr, seg->sport, isn, seg->seq + 1,
-		     TH_SYN | TH_ACK, synack_window(th), &o, now);
+		     TH_SYN | TH_ACK | (ecn ? TH_ECE : 0), synack_window(th), &o, now);
 }
 
 /* Makes an ESTABLISHED child of listener l and queues it for accept(). */
@@ -213,6 +216,7 @@ static void cookie_ack(struct tcp_conn *l, const struct tcp_seg *seg, tl_usec_t 
 	c->snd_wscale = c->ws_ok ? wscale : 0;
 	c->rcv_wscale = c->ws_ok ? tcp_rcv_wscale(th) : 0;
 	c->sack_ok = sack;
+	c->ecn_flags = ecn && s->tcp_ecn ? TCP_ECN_OK : 0; /* Linux cookie_ecn_ok() */
 	c->ts_ok = ts;
 	c->ts_offset = tcp_ts_offset(th, c->h.laddr, c->h.raddr);
 	c->ts_recent = seg->opt.ts_val;
@@ -378,6 +382,7 @@ void tcp_req_input(struct tcp_req *r, const struct tcp_seg *seg, tl_usec_t now)
 	c->rcv_wscale = r->ws_ok ? tcp_rcv_wscale(th) : 0;
 	c->sack_ok = r->sack_ok;
 	c->ts_ok = r->ts_ok;
+	c->ecn_flags = r->ecn_ok ? TCP_ECN_OK : 0;
 	c->ts_offset = tcp_ts_offset(th, c->h.laddr, c->h.raddr);
 	c->ts_recent = seg->opt.has_ts ? seg->opt.ts_val : r->ts_recent;
 	if (r->num_timeout == 0)

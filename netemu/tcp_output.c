@@ -122,6 +122,7 @@ void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags,
 	      tl_usec_t now)
 {
 	struct tcp_host *th = c->th;
+	uint8_t ip_ecn = tcp_ecn_out(c, seq, len, &flags);
 	struct tcp_seg seg = {
 		.saddr = c->h.laddr, .daddr = c->h.raddr,
 		.sport = c->h.lport, .dport = c->h.rport,
@@ -196,7 +197,7 @@ void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags,
 	tcp_timer_stop(&c->delack);
 	if (end != seq && !tw_armed(&c->rtx.wt))
 		tcp_arm_rtx(c, now);
-	stack_ip_output(th->st, c->h.raddr, IPPROTO_TCP_, pb, now);
+	stack_ip_output_tos(th->st, c->h.raddr, IPPROTO_TCP_, ip_ecn, pb, now);
 }
 
 void tcp_send_ack(struct tcp_conn *c, tl_usec_t now)
@@ -231,13 +232,15 @@ void tcp_send_syn(struct tcp_conn *c, bool with_ack, tl_usec_t now)
 	uint16_t wnd = (uint16_t)TL_MIN(space, (size_t)65535); /* never scaled in a SYN */
 	bool retransmit = seq_lt(c->iss, c->snd_max);
 	struct tcp_host *th = c->th;
+	uint8_t ecn = with_ack ? ((c->ecn_flags & TCP_ECN_OK) ? TH_ECE : 0)
+			       : tcp_ecn_syn_flags(c, retransmit);
 	if (retransmit) {
 		th->mib->tcp.RetransSegs++;
 		th->mib->tcp.OutSegs--; /* tcp_send_raw counts it; a retransmission is not new */
 		c->total_retrans++;
 	}
 	tcp_send_raw(th, c->h.laddr, c->h.lport, c->h.raddr, c->h.rport, c->iss,
-		     with_ack ? c->rcv_nxt : 0, TH_SYN | (with_ack ? TH_ACK : 0), wnd, &o, now);
+		     with_ack ? c->rcv_nxt : 0, TH_SYN | (with_ack ? TH_ACK : 0) | ecn, wnd, &o, now);
 	c->snd_nxt = c->iss + 1;
 	c->snd_max = c->iss + 1;
 	c->segs_out++;
@@ -283,6 +286,11 @@ void tcp_output(struct tcp_conn *c, tl_usec_t now)
 			 * a whole number of segments (Linux tcp_mss_split_point). */
 			if (len > mss && len != avail)
 				len -= len % mss;
+			/* CWR goes on one plain segment: a superframe would need
+			 * the virtio ECN flag, and segmenting it clears CWR after
+			 * the first piece anyway. */
+			if ((c->ecn_flags & TCP_ECN_QUEUE_CWR) && len > mss)
+				len = mss;
 			if (len == 0)
 				break;
 			/* Nagle (RFC 896) in Minshall's form, as Linux does it

@@ -197,8 +197,10 @@ int tcp_procfs_conn_info(struct tcp_host *th, uint64_t id, tl_usec_t now, struct
 		  c->rcv_adv);
 	sb_printf(out, "snd_wscale %u\nrcv_wscale %u\nmss %u\nadvmss %u\n", c->snd_wscale,
 		  c->rcv_wscale, c->mss, c->advmss);
-	sb_printf(out, "options%s%s%s\n", c->ts_ok ? " ts" : "", c->sack_ok ? " sack" : "",
-		  c->ws_ok ? " wscale" : "");
+	/* As `ss -i` names them; ecnseen: a CE mark is being echoed now. */
+	sb_printf(out, "options%s%s%s%s%s\n", c->ts_ok ? " ts" : "", c->sack_ok ? " sack" : "",
+		  c->ws_ok ? " wscale" : "", (c->ecn_flags & TCP_ECN_OK) ? " ecn" : "",
+		  (c->ecn_flags & TCP_ECN_DEMAND_CWR) ? " ecnseen" : "");
 	sb_printf(out, "rtt_us %u\nrttvar_us %u\nmin_rtt_us %u\nrto_us %u\n", c->rtt.srtt_us,
 		  c->rtt.rttvar_us, c->rtt.min_rtt_us, tcp_rtt_rto(&c->rtt, tcp_rto_max_us(th)));
 	sb_printf(out, "congestion_control %s\ncwnd %u\n", c->cc.ops ? c->cc.ops->name : "?", c->cc.cwnd);

@@ -179,6 +179,7 @@ static void rtx_timeout(struct tcp_conn *c, tl_usec_t now)
 	tcp_rtt_backoff(&c->rtt);
 	tcp_cc_on_rto(&c->cc, now);
 	c->in_recovery = false;
+	c->ecn_cwr = false; /* the loss state replaces a window cut for ECN */
 	c->dupacks = 0;
 	c->rtt_timing = false;
 	/* Go back to the first unacknowledged byte (RFC 6298 §5.4); SACK

@@ -58,6 +58,7 @@ struct tcp_seg {
 	struct tcp_opts opt;
 	const uint8_t *payload;
 	uint32_t len;          /* payload bytes */
+	uint8_t ip_ecn;        /* the IPv4 header's ECN field (0 Not-ECT .. 3 CE) */
 };
 
 /* Why a segment was refused (the caller counts it). */

@@ -82,6 +82,7 @@ static inline void h_collect(struct harness *h)
 			enum tcp_drop_reason r = tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst,
 							   false, &o->seg);
 			assert_int_equal(r, TCP_OK); /* every segment we emit is valid */
+			o->seg.ip_ecn = ip.tos & 3;
 			memcpy(o->payload, o->seg.payload, TL_MIN(o->seg.len, sizeof(o->payload)));
 			o->seg.payload = o->payload;
 			h->last_sent = o->seg;
@@ -137,6 +138,7 @@ static inline void h_inject(struct harness *h, struct tcp_seg s)
 	size_t tot = IPV4_HLEN + hlen + s.len;
 	memset(ip, 0, IPV4_HLEN);
 	ip[0] = 0x45;
+	ip[1] = s.ip_ecn; /* the ECN field, as the segment says */
 	put_be16(ip + 2, (uint16_t)tot);
 	put_be16(ip + 6, IPV4_DF);
 	ip[8] = 64;

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "bytes.h"
+#include "checksum.h"
 #include "link.h"
 #include "strbuf.h"
 
@@ -430,6 +431,59 @@ static void test_link_netem_duplicate(void **state)
 	assert_in_range(twice, 9525, 10475);
 	assert_int_equal(d.c.duplicated, twice);
 	assert_int_equal(d.c.sent, out);
+	check_balance(&d);
+	link_dir_fini(&d);
+}
+
+/* An Ethernet/IPv4 frame whose header's ECN field is `ecn`, checksummed
+ * (ethertype `type`: 0x0800, or 0x0806 for something else). */
+static struct pktbuf *ip_frame(uint16_t type, uint8_t ecn)
+{
+	struct pktbuf *pb = frame(1, 14 + 20 + 8);
+	uint8_t *f = pb->data;
+	put_be16(f + 12, type);
+	memset(f + 14, 0, 20);
+	f[14] = 0x45;
+	f[15] = ecn;
+	put_be16(f + 16, 28);
+	f[22] = 64;
+	f[23] = 6;
+	put_be32(f + 26, 0xc6120002);
+	put_be32(f + 30, 0xc6120001);
+	put_be16(f + 24, csum_buf(f + 14, 20));
+	return pb;
+}
+
+/* netem's ecn: with a loss model, a lost frame that is ECN-capable (ECT(0),
+ * ECT(1) or already CE) leaves marked CE with its IPv4 checksum redone;
+ * Not-ECT frames and non-IPv4 frames are lost as before. */
+static void test_link_netem_ecn_marks_instead_of_dropping(void **state)
+{
+	(void)state;
+	struct link_dir d;
+	link_dir_init(&d, 7);
+	set(&d, "loss", "100%");
+	set(&d, "ecn", "1");
+	static const struct {
+		uint16_t type;
+		uint8_t ecn;
+		bool passes;
+	} rows[] = {
+		{ 0x0800, 2, true }, { 0x0800, 1, true }, { 0x0800, 3, true },
+		{ 0x0800, 0, false }, { 0x0806, 2, false },
+	};
+	for (size_t i = 0; i < TL_ARRAY_SIZE(rows); i++) {
+		link_dir_input(&d, ip_frame(rows[i].type, rows[i].ecn), 0);
+		struct pktbuf *pb = link_dir_pop_ready(&d, 0);
+		assert_int_equal(pb != NULL, rows[i].passes);
+		if (!pb)
+			continue;
+		assert_int_equal(pb->data[15] & 3, 3);
+		assert_int_equal(csum_buf(pb->data + 14, 20), 0); /* header checksum still right */
+		pktbuf_free(pb);
+	}
+	assert_int_equal(d.c.marked_ce, 3);
+	assert_int_equal(d.c.dropped_loss, 2);
 	check_balance(&d);
 	link_dir_fini(&d);
 }
@@ -988,6 +1042,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_link_netem_loss_correlation, teardown),
 		cmocka_unit_test_teardown(test_link_gilbert_elliott_loss_is_bursty, teardown),
 		cmocka_unit_test_teardown(test_link_netem_duplicate, teardown),
+		cmocka_unit_test(test_link_netem_ecn_marks_instead_of_dropping),
 		cmocka_unit_test_teardown(test_link_netem_corrupt_flips_one_bit, teardown),
 		cmocka_unit_test_teardown(test_link_netem_reorder_gap, teardown),
 		cmocka_unit_test_teardown(test_link_delay_constant_without_jitter, teardown),
