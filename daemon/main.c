@@ -527,10 +527,12 @@ int main(int argc, char **argv)
 		log_err("cannot open the control socket: %s", err);
 		goto out_lab;
 	}
+	/* The ready line first: whoever waits for readiness may read the log
+	 * at once. */
+	log_ready(&o, lab);
 	if (notify_ready(o.ready_fd) < 0)
 		log_warn("could not deliver the readiness notification: %s", strerror(errno));
 	o.ready_fd = -1;
-	log_ready(&o, lab);
 
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	int why = loop_run(lp);
