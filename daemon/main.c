@@ -396,7 +396,7 @@ static int view_start(struct view *v, const char *dir, struct registry *reg,
 	for (unsigned i = 0; i < lab->n_routers; i++) {
 		const struct lab_router *lr = &lab->cfg.routers[i];
 		struct fsv_router_source src = { .r = lab->routers[i] };
-		for (unsigned k = 0; k < lr->n_ifs && k < 8; k++)
+		for (unsigned k = 0; k < lr->n_ifs && k < FSV_ROUTER_IFS_MAX; k++)
 			snprintf(src.ifnames[k], sizeof(src.ifnames[k]), "%s",
 				 lab->cfg.links[lab->cfg.hosts[lr->ifs[k]].link].name);
 		if (fsv_add_router(v->fv, lr->name, &src) < 0) {

@@ -43,6 +43,7 @@ struct fsv_hooks {
 
 #define FSV_LINK_PIPES_MAX 32 /* a link's hosts (the lab's LAB_PORTS_MAX) */
 #define FSV_IFNAME_MAX 32
+#define FSV_ROUTER_IFS_MAX 8 /* netemu ROUTER_IFS_MAX (checked in render.c) */
 
 /* What links/<link>/ shows. The counters are read on the loop thread at
  * render time; NULL pointers read as 0. */
@@ -70,7 +71,7 @@ struct fsv_link_source {
  * interfaces, for `routes`. */
 struct fsv_router_source {
 	struct router *r;
-	char ifnames[8][FSV_IFNAME_MAX]; /* ROUTER_IFS_MAX */
+	char ifnames[FSV_ROUTER_IFS_MAX][FSV_IFNAME_MAX];
 };
 
 /* NULL if out of memory. hooks may be NULL. */

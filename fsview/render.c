@@ -598,8 +598,7 @@ int fsv_write_link_file(struct fsv_state *s, const struct fsv_node *n, const cha
 
 /* ---- routers/ ---- */
 
-_Static_assert(ROUTER_IFS_MAX <= sizeof(((struct fsv_router_source *)0)->ifnames) /
-			       sizeof(((struct fsv_router_source *)0)->ifnames[0]),
+_Static_assert(ROUTER_IFS_MAX <= FSV_ROUTER_IFS_MAX,
 	       "fsv_router_source names every router interface");
 
 static struct fsv_router *router_of(struct fsv_state *s, const struct fsv_node *n)
